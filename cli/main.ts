@@ -1,0 +1,25 @@
+import { Command, CommanderError } from "commander";
+import { registerKeygen } from "./commands/keygen.ts";
+import { registerTrace } from "./commands/trace.ts";
+import { EXIT_BAD_INPUT, reportError } from "./output.ts";
+
+const program = new Command()
+  .name("meterproof")
+  .description("verifiable compute metering: signed GPU traces, Groth16 proofs of metered work, on-chain payouts")
+  .version("0.1.0")
+  .showHelpAfterError()
+  .exitOverride();
+
+registerKeygen(program);
+registerTrace(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  if (err instanceof CommanderError) {
+    // commander has printed help or its own message already.
+    process.exitCode = err.exitCode === 0 ? 0 : EXIT_BAD_INPUT;
+  } else {
+    process.exitCode = reportError(err);
+  }
+}

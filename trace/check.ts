@@ -1,0 +1,204 @@
+import type { z } from "zod";
+import { MAX_INTERVAL_MS } from "./constants.ts";
+import { TraceError } from "./errors.ts";
+import { chainHead, computeJobTag, headerSha256, recordDigest, recordHash } from "./hashing.ts";
+import { readLines } from "./jsonl.ts";
+import { verifySeal, workerKeyHash } from "./keys.ts";
+import { headerSchema, recordSchema, sealSchema, type TraceHeader, type TraceRecord, type TraceSeal } from "./schema.ts";
+import { computeSegment, type Segment } from "./segment.ts";
+
+/** A trace that passed every check, with what was derived from it. */
+export interface CheckedTrace {
+  header: TraceHeader;
+  headerSha256: string;
+  records: TraceRecord[];
+  seals: TraceSeal[];
+  /** One per seal, recomputed from the records (equal to the seal's claims). */
+  segments: Segment[];
+  /** Records after the last seal: a job still running, or one that stopped before sealing. */
+  unsealedRecords: number;
+  /** Head after the last record (0 when there is none). */
+  head: bigint;
+  /** Line number of a torn last line that was skipped (only with `allowTornTail`). */
+  tornLine?: number;
+}
+
+export interface CheckOptions {
+  /** Verify seal signatures (EdDSA); on by default. */
+  verifySignatures?: boolean;
+}
+
+function parseWith<S extends z.ZodType>(schema: S, value: unknown, line: number, seq?: number): z.output<S> {
+  const result = schema.safeParse(value);
+  if (!result.success) {
+    const issue = result.error.issues[0]!;
+    const field = issue.path.length > 0 ? issue.path.join(".") : "line";
+    const rule = issue.code === "unrecognized_keys" ? `has unknown fields ${issue.keys.join(", ")}` : issue.message;
+    throw new TraceError(field, rule, { line, ...(seq !== undefined ? { seq } : {}) });
+  }
+  return result.data;
+}
+
+/**
+ * Checks a trace line by line, as the circuit and the escrow would: schema and ranges,
+ * consecutive sequence numbers, non-overlapping intervals, digests, hashes, the head
+ * chain, and every seal's segment, meter and signature. The first broken rule throws a
+ * `TraceError` naming its line, field and rule.
+ */
+export class TraceChecker {
+  private readonly opts: Required<CheckOptions>;
+  private header: TraceHeader | undefined;
+  private headerHash = "";
+  private readonly records: TraceRecord[] = [];
+  private readonly seals: TraceSeal[] = [];
+  private readonly segments: Segment[] = [];
+  private head = 0n;
+  private sealedHead = 0n;
+  private sealedCount = 0;
+  private lines = 0;
+
+  constructor(opts: CheckOptions = {}) {
+    this.opts = { verifySignatures: opts.verifySignatures ?? true };
+  }
+
+  /** Checks the next line (`value` is the parsed JSON) of the trace. */
+  async push(value: unknown, line = this.lines + 1): Promise<void> {
+    this.lines = line;
+    const type = typeof value === "object" && value !== null ? (value as { type?: unknown }).type : undefined;
+    if (!this.header) {
+      if (type !== "header") throw new TraceError("type", `must be "header" on the first line, got ${JSON.stringify(type)}`, { line });
+      this.checkHeader(value, line);
+      return;
+    }
+    if (type === "record") this.checkRecord(value, line);
+    else if (type === "seal") await this.checkSeal(value, line);
+    else if (type === "header") throw new TraceError("type", "header may only appear on the first line", { line });
+    else throw new TraceError("type", `must be "header", "record" or "seal", got ${JSON.stringify(type)}`, { line });
+  }
+
+  private checkHeader(value: unknown, line: number): void {
+    const header = parseWith(headerSchema, value, line);
+    const jobTag = computeJobTag(header);
+    if (header.jobTag !== jobTag) {
+      throw new TraceError("jobTag", `must equal keccak256(abi.encode(chainId, escrow, jobId, provider)) mod r = ${jobTag}`, { line });
+    }
+    const keyHash = workerKeyHash(header.workerKey);
+    if (header.workerKeyHash !== keyHash) {
+      throw new TraceError("workerKeyHash", `must equal Poseidon(workerKey.ax, workerKey.ay) = ${keyHash}`, { line });
+    }
+    this.header = header;
+    this.headerHash = headerSha256(value);
+  }
+
+  private checkRecord(value: unknown, line: number): void {
+    const header = this.header!;
+    const expectedSeq = this.records.length;
+    const seq = typeof (value as { seq?: unknown }).seq === "number" ? ((value as { seq: number }).seq) : undefined;
+    const r = parseWith(recordSchema, value, line, seq);
+    const at = { line, seq: r.seq };
+    if (r.seq !== expectedSeq) throw new TraceError("seq", `must be ${expectedSeq} (records are numbered 0, 1, 2, … without gaps), got ${r.seq}`, at);
+    if (r.tEnd <= r.tStart) throw new TraceError("tEnd", `must be after tStart (${r.tStart}), got ${r.tEnd}`, at);
+    if (r.tEnd - r.tStart > MAX_INTERVAL_MS) {
+      throw new TraceError("tEnd", `must be at most ${MAX_INTERVAL_MS} ms after tStart (interval too long: ${r.tEnd - r.tStart} ms)`, at);
+    }
+    const prev = this.records.at(-1);
+    if (prev && r.tStart < prev.tEnd) {
+      throw new TraceError("tStart", `must not be before the previous record's tEnd ${prev.tEnd} (records overlap), got ${r.tStart}`, at);
+    }
+    if (!prev && r.tStart < header.startTime) {
+      throw new TraceError("tStart", `must not be before the header's startTime ${header.startTime}, got ${r.tStart}`, at);
+    }
+    const digest = recordDigest({
+      ...(r.seq === 0 ? { headerSha256: this.headerHash } : {}),
+      outputSha256: r.outputSha256,
+      ...(r.files ? { fileSha256s: r.files.map((f) => f.sha256) } : {}),
+    });
+    if (r.digest !== digest) throw new TraceError("digest", `must equal the truncated SHA-256 of the record's output hashes = ${digest}`, at);
+    const hash = recordHash(header.jobTag, r);
+    if (r.hash !== hash) throw new TraceError("hash", `must equal Poseidon(jobTag, seq, tStart, tEnd, utilBps, memMiB, powerMw, energyMj, digest) = ${hash}`, at);
+    const head = chainHead(this.head, hash);
+    if (r.head !== head) throw new TraceError("head", `must equal Poseidon(previous head, hash) = ${head}`, at);
+    this.head = head;
+    this.records.push(r);
+  }
+
+  private async checkSeal(value: unknown, line: number): Promise<void> {
+    const header = this.header!;
+    const s = parseWith(sealSchema, value, line);
+    const at = { line, segment: s.segment };
+    const pending = this.records.slice(this.sealedCount);
+    if (s.segment !== this.segments.length) throw new TraceError("segment", `must be ${this.segments.length} (segments are numbered 0, 1, 2, …), got ${s.segment}`, at);
+    if (pending.length === 0) throw new TraceError("seal", "must follow at least one unsealed record", at);
+    if (pending.length > header.segmentSize) {
+      throw new TraceError("seal", `covers ${pending.length} records, more than the header's segmentSize ${header.segmentSize}`, at);
+    }
+    const computed = computeSegment(s.segment, this.sealedHead, pending);
+    const claims: [keyof TraceSeal & keyof Segment, unknown, unknown][] = [
+      ["firstSeq", s.firstSeq, computed.firstSeq],
+      ["lastSeq", s.lastSeq, computed.lastSeq],
+      ["prevHead", s.prevHead, computed.prevHead],
+      ["newHead", s.newHead, computed.newHead],
+      ["tFirst", s.tFirst, computed.tFirst],
+      ["tLast", s.tLast, computed.tLast],
+      ["usage", s.usage, computed.usage],
+    ];
+    for (const [field, claimed, actual] of claims) {
+      if (claimed !== actual) throw new TraceError(field, `must be ${actual} for the records this seal covers, got ${claimed}`, at);
+    }
+    if (this.opts.verifySignatures && !(await verifySeal(header.workerKey, s.newHead, s.signature))) {
+      throw new TraceError("signature", "must be the worker key's EdDSA-Poseidon signature of Poseidon(SEAL_DOMAIN, newHead)", at);
+    }
+    this.seals.push(s);
+    this.segments.push(computed);
+    this.sealedCount = this.records.length;
+    this.sealedHead = computed.newHead;
+  }
+
+  /** What has been checked so far. */
+  result(): CheckedTrace {
+    if (!this.header) throw new TraceError("header", "is missing: the trace is empty", { line: 1 });
+    return {
+      header: this.header,
+      headerSha256: this.headerHash,
+      records: this.records,
+      seals: this.seals,
+      segments: this.segments,
+      unsealedRecords: this.records.length - this.sealedCount,
+      head: this.head,
+    };
+  }
+}
+
+/**
+ * Reads and checks a trace file. A torn last line is an error unless `allowTornTail` (used
+ * by `worker --resume`), in which case it is skipped and reported in `tornLine`.
+ */
+export async function readTrace(path: string, opts: CheckOptions & { allowTornTail?: boolean } = {}): Promise<CheckedTrace> {
+  const checker = new TraceChecker(opts);
+  let tornLine: number | undefined;
+  for await (const { line, text, torn } of readLines(path)) {
+    if (torn) {
+      if (opts.allowTornTail) {
+        tornLine = line;
+        break;
+      }
+      throw new TraceError("line", "is torn: the file ends without a newline (the writer stopped mid-line)", { line });
+    }
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch {
+      throw new TraceError("line", "must be one JSON object", { line });
+    }
+    await checker.push(value, line);
+  }
+  const result = checker.result();
+  return tornLine === undefined ? result : { ...result, tornLine };
+}
+
+/** Checks a trace given as parsed lines (tests and in-memory traces). */
+export async function checkTrace(lines: readonly unknown[], opts: CheckOptions = {}): Promise<CheckedTrace> {
+  const checker = new TraceChecker(opts);
+  for (const [i, value] of lines.entries()) await checker.push(value, i + 1);
+  return checker.result();
+}

@@ -1,0 +1,115 @@
+import { z } from "zod";
+import {
+  ENERGY_MJ_BITS,
+  FIELD_MODULUS,
+  FORMAT_VERSION,
+  MAX_INTERVAL_MS,
+  MAX_UTIL_BPS,
+  MEM_MIB_BITS,
+  POWER_MW_BITS,
+} from "./constants.ts";
+
+/**
+ * Runtime schemas of the three line types of a trace (DESIGN.md, "The trace"). Field
+ * elements and other values that may exceed 2^53 are decimal strings on disk and bigints
+ * in memory; every rule's message says what is allowed so errors can name field and rule.
+ */
+
+const decimal = (max: bigint, maxName: string) =>
+  z
+    .string({ error: "must be a decimal integer string" })
+    .superRefine((v, ctx) => {
+      if (/^-[0-9]+$/.test(v)) ctx.addIssue({ code: "custom", message: `must not be negative, got ${v}` });
+      else if (!/^[0-9]+$/.test(v)) ctx.addIssue({ code: "custom", message: `must be a decimal integer string, got ${JSON.stringify(v)}` });
+      else if (BigInt(v) >= max) ctx.addIssue({ code: "custom", message: `must be below ${maxName}, got ${v}` });
+    })
+    .transform((v) => BigInt(v));
+
+/** A BN254 scalar field element, as a decimal string. */
+export const fieldString = decimal(FIELD_MODULUS, "the field modulus r");
+/** A uint256, as a decimal string. */
+export const uint256String = decimal(1n << 256n, "2^256");
+
+/** A non-negative safe integer below `max + 1`. */
+export const uintNumber = (max: number, rule = `at most ${max}`) =>
+  z
+    .number({ error: "must be a number" })
+    .refine((v) => Number.isInteger(v), { message: "must be an integer" })
+    .refine((v) => v >= 0, { message: "must not be negative" })
+    .refine((v) => v <= max, { message: `must be ${rule}` });
+
+const timeMs = uintNumber(Number.MAX_SAFE_INTEGER, "a unix time in ms below 2^53");
+const hex32 = z.string().regex(/^0x[0-9a-f]{64}$/, "must be 0x followed by 64 lowercase hex digits");
+const address = z.string().regex(/^0x[0-9a-fA-F]{40}$/, "must be a 20-byte hex address");
+
+export const headerSchema = z.strictObject({
+  type: z.literal("header"),
+  version: z.literal(FORMAT_VERSION, { error: `must be ${FORMAT_VERSION}` }),
+  chainId: uint256String,
+  escrow: address,
+  jobId: uint256String,
+  provider: address,
+  jobTag: fieldString,
+  workerKey: z.strictObject({ ax: fieldString, ay: fieldString }),
+  workerKeyHash: fieldString,
+  device: z.strictObject({
+    // A device class is stored on chain as a bytes32 string, so at most 31 ASCII bytes.
+    class: z.string().regex(/^[\x20-\x7e]{1,31}$/, "must be 1 to 31 printable ASCII characters"),
+    name: z.string().max(256, "must be at most 256 characters"),
+    uuidHash: hex32,
+  }),
+  sampler: z.enum(["nvml", "proc"], { error: 'must be "nvml" or "proc"' }),
+  intervalMs: uintNumber(MAX_INTERVAL_MS).refine((v) => v > 0, { message: "must be positive" }),
+  segmentSize: uintNumber(1024).refine((v) => v > 0, { message: "must be positive" }),
+  command: z.array(z.string()).min(1, "must name at least one argument"),
+  commandSha256: hex32,
+  startTime: timeMs,
+});
+
+const fileDigest = z.strictObject({ path: z.string().min(1, "must not be empty"), sha256: hex32 });
+
+export const recordSchema = z.strictObject({
+  type: z.literal("record"),
+  seq: uintNumber(Number.MAX_SAFE_INTEGER, "a safe integer"),
+  tStart: timeMs,
+  tEnd: timeMs,
+  utilBps: uintNumber(MAX_UTIL_BPS),
+  memMiB: uintNumber(2 ** MEM_MIB_BITS - 1, `below 2^${MEM_MIB_BITS}`),
+  powerMw: uintNumber(2 ** POWER_MW_BITS - 1, `below 2^${POWER_MW_BITS}`),
+  energyMj: uintNumber(2 ** ENERGY_MJ_BITS - 1, `below 2^${ENERGY_MJ_BITS}`),
+  /** SHA-256 of the job's output (stdout then stderr) produced during the interval. */
+  outputSha256: hex32,
+  /** Output files hashed into the last record (worker `--output`). */
+  files: z.array(fileDigest).optional(),
+  digest: fieldString,
+  hash: fieldString,
+  head: fieldString,
+});
+
+export const sealSchema = z.strictObject({
+  type: z.literal("seal"),
+  segment: uintNumber(Number.MAX_SAFE_INTEGER, "a safe integer"),
+  firstSeq: uintNumber(Number.MAX_SAFE_INTEGER, "a safe integer"),
+  lastSeq: uintNumber(Number.MAX_SAFE_INTEGER, "a safe integer"),
+  prevHead: fieldString,
+  newHead: fieldString,
+  tFirst: timeMs,
+  tLast: timeMs,
+  usage: uint256String,
+  signature: z.strictObject({ r8x: fieldString, r8y: fieldString, s: fieldString }),
+});
+
+export type TraceHeader = z.output<typeof headerSchema>;
+export type TraceRecord = z.output<typeof recordSchema>;
+export type TraceSeal = z.output<typeof sealSchema>;
+export type TraceLine = TraceHeader | TraceRecord | TraceSeal;
+
+/** JSON shapes as written on disk (bigints as decimal strings). */
+export type TraceHeaderJson = z.input<typeof headerSchema>;
+export type TraceRecordJson = z.input<typeof recordSchema>;
+export type TraceSealJson = z.input<typeof sealSchema>;
+
+/** Turns in-memory bigints into the decimal strings of the file format, recursively. */
+export function toJson<T>(value: T): unknown {
+  return JSON.parse(JSON.stringify(value, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v)));
+}

@@ -1,0 +1,11 @@
+import { defineConfig } from "vitest/config";
+
+export default defineConfig({
+  test: {
+    include: ["test/**/*.test.ts"],
+    // Proving and Hardhat are CPU-heavy; two cores run two files at a time at most.
+    maxWorkers: 2,
+    testTimeout: 120_000,
+    hookTimeout: 600_000,
+  },
+});
