@@ -1,4 +1,3 @@
-import { TraceError } from "../trace/index.ts";
 
 /** Exit codes shared by every command: 0 all good, 1 a check failed, 2 bad input or usage. */
 export const EXIT_OK = 0;
@@ -15,13 +14,13 @@ export class CliError extends Error {
   }
 }
 
-/** Prints an error the way every command does and returns its exit code. */
+/** Prints an error (a TraceError is matched by name so this module stays light to import) the way every command does and returns its exit code. */
 export function reportError(err: unknown): number {
   if (err instanceof CliError) {
     console.error(`meterproof: ${err.message}`);
     return err.exitCode;
   }
-  if (err instanceof TraceError) {
+  if (err instanceof Error && err.name === "TraceError") {
     console.error(`meterproof: ${err.message}`);
     return EXIT_BAD_INPUT;
   }

@@ -101,6 +101,9 @@ export class TraceChecker {
     if (r.tEnd - r.tStart > MAX_INTERVAL_MS) {
       throw new TraceError("tEnd", `must be at most ${MAX_INTERVAL_MS} ms after tStart (interval too long: ${r.tEnd - r.tStart} ms)`, at);
     }
+    if (this.records.length - this.sealedCount >= header.segmentSize) {
+      throw new TraceError("seal", `must follow every ${header.segmentSize} records (the header's segmentSize); record ${r.seq} comes after ${header.segmentSize} unsealed records`, at);
+    }
     const prev = this.records.at(-1);
     if (prev && r.tStart < prev.tEnd) {
       throw new TraceError("tStart", `must not be before the previous record's tEnd ${prev.tEnd} (records overlap), got ${r.tStart}`, at);

@@ -1,3 +1,4 @@
+import { isAddress } from "ethers";
 import { z } from "zod";
 import {
   ENERGY_MJ_BITS,
@@ -40,7 +41,10 @@ export const uintNumber = (max: number, rule = `at most ${max}`) =>
 
 const timeMs = uintNumber(Number.MAX_SAFE_INTEGER, "a unix time in ms below 2^53");
 const hex32 = z.string().regex(/^0x[0-9a-f]{64}$/, "must be 0x followed by 64 lowercase hex digits");
-const address = z.string().regex(/^0x[0-9a-fA-F]{40}$/, "must be a 20-byte hex address");
+const address = z
+  .string()
+  .regex(/^0x[0-9a-fA-F]{40}$/, "must be a 20-byte hex address")
+  .refine((v) => isAddress(v), { message: "must have a valid EIP-55 checksum (or be all lower case)" });
 
 export const headerSchema = z.strictObject({
   type: z.literal("header"),

@@ -1,5 +1,4 @@
 import type { Command } from "commander";
-import { generateWorkerKey, saveWorkerKey } from "../../trace/index.ts";
 
 export function registerKeygen(program: Command): void {
   program
@@ -7,6 +6,7 @@ export function registerKeygen(program: Command): void {
     .description("create a worker signing key (BabyJubjub EdDSA-Poseidon); the file is written with mode 0600")
     .requiredOption("--out <file>", "where to write the key file (never overwritten)")
     .action(async (opts: { out: string }) => {
+      const { generateWorkerKey, saveWorkerKey } = await import("../../trace/index.ts");
       const key = await generateWorkerKey();
       saveWorkerKey(opts.out, key);
       console.log(`wrote ${opts.out}`);

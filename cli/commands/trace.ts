@@ -1,5 +1,4 @@
 import type { Command } from "commander";
-import { readTrace, usageToGpuHours, TraceError } from "../../trace/index.ts";
 import { CliError, EXIT_FAILED, formatGpuHours, formatTime } from "../output.ts";
 
 export function registerTrace(program: Command): void {
@@ -10,6 +9,7 @@ export function registerTrace(program: Command): void {
     .argument("<file>", "trace file (JSON Lines)")
     .option("--json", "print the summary as JSON")
     .action(async (file: string, opts: { json?: boolean }) => {
+      const { readTrace, usageToGpuHours, TraceError } = await import("../../trace/index.ts");
       let t;
       try {
         t = await readTrace(file);

@@ -1,0 +1,58 @@
+pragma circom 2.1.0;
+
+include "circomlib/circuits/babyjub.circom";
+include "circomlib/circuits/eddsaposeidon.circom";
+include "circomlib/circuits/poseidon.circom";
+
+/**
+ * SealSignature: proves that the key whose hash is `workerKeyHash` signed the segment's
+ * head, i.e. EdDSA-Poseidon over Poseidon(SEAL_DOMAIN, newHead), as trace/keys.ts `signSeal`.
+ *
+ * @input  workerKeyHash  public: Poseidon(Ax, Ay) of the registered worker key
+ * @input  newHead        public: head of the segment's last enabled record
+ * @input  Ax, Ay         the worker's public key (a BabyJubjub point)
+ * @input  S, R8x, R8y    the signature
+ *
+ * SEAL_DOMAIN is the ASCII string "meterproof.seal.v1" read as a big-endian integer
+ * (trace/constants.ts; a test checks the two agree).
+ * circomlib's EdDSAPoseidonVerifier checks S < subgroup order and A != low-order point;
+ * its `enabled` input is the constant 1, never a witness value. A and R8 are also checked
+ * to lie on the curve, as trace/keys.ts `verifyPoseidon` does.
+ * Cost (--O2): about 4,200 for the verifier + 2 x 243 (Poseidon(2)) + 2 x 3 (on-curve).
+ */
+template SealSignature() {
+    signal input workerKeyHash;
+    signal input newHead;
+    signal input Ax;
+    signal input Ay;
+    signal input S;
+    signal input R8x;
+    signal input R8y;
+
+    var SEAL_DOMAIN = 9529762402811479096576494443652393280108081;
+
+    component keyHash = Poseidon(2);
+    keyHash.inputs[0] <== Ax;
+    keyHash.inputs[1] <== Ay;
+    workerKeyHash === keyHash.out;
+
+    component keyOnCurve = BabyCheck();
+    keyOnCurve.x <== Ax;
+    keyOnCurve.y <== Ay;
+    component rOnCurve = BabyCheck();
+    rOnCurve.x <== R8x;
+    rOnCurve.y <== R8y;
+
+    component message = Poseidon(2);
+    message.inputs[0] <== SEAL_DOMAIN;
+    message.inputs[1] <== newHead;
+
+    component verifier = EdDSAPoseidonVerifier();
+    verifier.enabled <== 1;
+    verifier.Ax <== Ax;
+    verifier.Ay <== Ay;
+    verifier.S <== S;
+    verifier.R8x <== R8x;
+    verifier.R8y <== R8y;
+    verifier.M <== message.out;
+}

@@ -1,0 +1,17 @@
+import { spawnSync, type SpawnSyncOptions } from "node:child_process";
+import { fileURLToPath } from "node:url";
+
+export const REPO_ROOT = fileURLToPath(new URL("../..", import.meta.url));
+const BIN = fileURLToPath(new URL("../../bin/meterproof.js", import.meta.url));
+
+export interface CliResult {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `meterproof …` in a child process with the Node that runs the tests. */
+export function runCli(args: readonly string[], opts: SpawnSyncOptions = {}): CliResult {
+  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: "utf8", timeout: 600_000, ...opts });
+  return { status: r.status, stdout: String(r.stdout), stderr: String(r.stderr) };
+}
