@@ -15,3 +15,4 @@ export * from "./units.ts";
 export * from "./jsonl.ts";
 export * from "./check.ts";
 export * from "./builder.ts";
+export * from "./bundle.ts";

@@ -1,0 +1,265 @@
+import {
+  TraceChecker,
+  TraceError,
+  readLines,
+  recordSchema,
+  segmentPayout,
+  usageToGpuHours,
+  type TraceHeader,
+  type TraceRecord,
+  type Segment,
+} from "../trace/index.ts";
+
+export type Status = "pass" | "warn" | "fail";
+
+/** One result of one check, tied to the record or segment it concerns. */
+export interface Finding {
+  check: string;
+  status: Status;
+  message: string;
+  line?: number;
+  seq?: number;
+  segment?: number;
+}
+
+/** A segment the escrow accepted (from its SegmentAccepted events, in chain order). */
+export interface AcceptedSegment {
+  jobId: bigint;
+  workerKeyHash: bigint;
+  circuitId: number;
+  prevHead: bigint;
+  newHead: bigint;
+  tFirst: number;
+  tLast: number;
+  usage: bigint;
+  payout: bigint;
+  /** Timestamp (unix seconds) of the block that accepted it. */
+  blockTimestamp: number;
+  txHash: string;
+}
+
+/** What the chain says about the trace's job. */
+export interface ChainView {
+  jobTag: bigint;
+  budget: bigint;
+  pricePerH100Hour: bigint;
+  /** Rate-card weight of the worker's device class, in H100-equivalent bps. */
+  weightBps: bigint;
+  /** Every segment the escrow accepted for this job, all lanes, in chain order. */
+  accepted: AcceptedSegment[];
+  /** Allowed clock skew between worker and chain, in ms. */
+  maxClockSkewMs: number;
+}
+
+export interface AuditReport {
+  ok: boolean;
+  counts: Record<Status, number>;
+  findings: Finding[];
+  summary: {
+    records: number;
+    segments: number;
+    usage: string;
+    gpuHours: number;
+    onChainSegments?: number;
+    paid?: string;
+  };
+}
+
+/** Thresholds of the plausibility checks; documented in docs/auditor.md. */
+export const PLAUSIBILITY = {
+  /** energy / (power × time) outside [lo, hi] is impossible for the reported power. */
+  energyFail: [0.5, 1.5] as const,
+  /** …and outside this narrower band is suspicious. */
+  energyWarn: [0.8, 1.25] as const,
+  /** A busy GPU (≥ 50% utilization) drawing less than this is suspicious (mW). */
+  busyMinPowerMw: 20_000,
+  /** SHA-256 of no output: repeated legitimately by quiet jobs. */
+  emptyOutput: "0xe3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+};
+
+/**
+ * Replays a trace: recomputes every hash, head, seal, signature and usage, runs the
+ * plausibility checks, and (with a chain view) compares each accepted segment, its payout
+ * and its block time with the trace. Returns every finding; `ok` is false on any failure.
+ */
+export async function auditTrace(tracePath: string, chain?: ChainView): Promise<AuditReport> {
+  const findings: Finding[] = [];
+  const add = (f: Finding) => findings.push(f);
+  const checker = new TraceChecker();
+  let header: TraceHeader | undefined;
+  const records: TraceRecord[] = [];
+  let segments: Segment[] = [];
+  let integrityBroken = false;
+
+  for await (const { line, text, torn } of readLines(tracePath)) {
+    if (torn) {
+      add({ check: "integrity", status: "fail", line, message: "the last line is torn (the file ends mid-line)" });
+      integrityBroken = true;
+      break;
+    }
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch {
+      add({ check: "integrity", status: "fail", line, message: "line is not JSON" });
+      integrityBroken = true;
+      break;
+    }
+    if (integrityBroken) {
+      // After the chain breaks nothing later can be trusted, but records still get the plausibility checks.
+      const r = recordSchema.safeParse(value);
+      if (r.success) records.push(r.data);
+      continue;
+    }
+    try {
+      await checker.push(value, line);
+    } catch (err) {
+      if (!(err instanceof TraceError)) throw err;
+      add({ check: "integrity", status: "fail", message: err.message, line, ...pick(err.location) });
+      integrityBroken = true;
+      const r = recordSchema.safeParse(value);
+      if (r.success) records.push(r.data);
+      continue;
+    }
+  }
+  try {
+    const checked = checker.result();
+    header = checked.header;
+    records.unshift(...checked.records);
+    segments = checked.segments;
+    if (!integrityBroken) {
+      add({
+        check: "integrity",
+        status: "pass",
+        message: `${checked.records.length} records and ${checked.seals.length} seals: every hash, head, seal, signature and usage recomputed`,
+      });
+    }
+    if (checked.unsealedRecords > 0) {
+      add({ check: "integrity", status: "warn", message: `${checked.unsealedRecords} records after the last seal are not covered by any proof` });
+    }
+  } catch (err) {
+    if (!(err instanceof TraceError)) throw err;
+    if (!integrityBroken) add({ check: "integrity", status: "fail", message: err.message, line: 1 });
+  }
+
+  if (header) plausibility(header, records, add);
+  if (header && chain) compareWithChain(header, segments, chain, add);
+
+  const counts = { pass: 0, warn: 0, fail: 0 };
+  for (const f of findings) counts[f.status]++;
+  const usage = records.reduce((s, r) => s + BigInt(r.tEnd - r.tStart) * BigInt(r.utilBps), 0n);
+  const mine = chain?.accepted.filter((a) => header && a.workerKeyHash === header.workerKeyHash);
+  return {
+    ok: counts.fail === 0,
+    counts,
+    findings,
+    summary: {
+      records: records.length,
+      segments: segments.length,
+      usage: usage.toString(),
+      gpuHours: usageToGpuHours(usage),
+      ...(mine ? { onChainSegments: mine.length, paid: mine.reduce((s, a) => s + a.payout, 0n).toString() } : {}),
+    },
+  };
+}
+
+function pick(loc: { line?: number; seq?: number; segment?: number }): Pick<Finding, "seq" | "segment"> {
+  return { ...(loc.seq !== undefined ? { seq: loc.seq } : {}), ...(loc.segment !== undefined ? { segment: loc.segment } : {}) };
+}
+
+function plausibility(header: TraceHeader, records: readonly TraceRecord[], add: (f: Finding) => void): void {
+  const before = { energy: 0, busy: 0, gaps: 0, repeats: 0, long: 0 };
+  const count = (k: keyof typeof before, f: Finding) => {
+    before[k]++;
+    add(f);
+  };
+  const seenOutput = new Map<string, number>();
+  let prev: TraceRecord | undefined;
+  for (const r of records) {
+    const dt = r.tEnd - r.tStart;
+    if (header.sampler === "nvml" && r.powerMw > 0) {
+      const expectedMj = (r.powerMw * dt) / 1000;
+      const ratio = r.energyMj / expectedMj;
+      const [failLo, failHi] = PLAUSIBILITY.energyFail;
+      const [warnLo, warnHi] = PLAUSIBILITY.energyWarn;
+      if (ratio < failLo || ratio > failHi) {
+        count("energy", { check: "energy", status: "fail", seq: r.seq, message: `energy ${r.energyMj} mJ is impossible for ${r.powerMw} mW over ${dt} ms (expected about ${Math.round(expectedMj)} mJ)` });
+      } else if (ratio < warnLo || ratio > warnHi) {
+        count("energy", { check: "energy", status: "warn", seq: r.seq, message: `energy ${r.energyMj} mJ is ${(ratio * 100).toFixed(0)}% of power × time` });
+      }
+    } else if (header.sampler === "nvml" && r.energyMj > 0) {
+      count("energy", { check: "energy", status: "fail", seq: r.seq, message: `energy ${r.energyMj} mJ reported with zero power` });
+    }
+    if (header.sampler === "nvml" && r.utilBps >= 5000 && r.powerMw < PLAUSIBILITY.busyMinPowerMw) {
+      count("busy", { check: "idle-power", status: "warn", seq: r.seq, message: `utilization ${r.utilBps / 100}% at ${r.powerMw / 1000} W: a busy GPU draws more` });
+    }
+    if (prev && r.tStart - prev.tEnd > header.intervalMs) {
+      count("gaps", { check: "gaps", status: "warn", seq: r.seq, message: `${r.tStart - prev.tEnd} ms without records before this one (interval ${header.intervalMs} ms)` });
+    }
+    if (dt > header.intervalMs + 1000) {
+      count("long", { check: "interval", status: "warn", seq: r.seq, message: `covers ${dt} ms, longer than the header's interval ${header.intervalMs} ms` });
+    }
+    if (r.outputSha256 !== PLAUSIBILITY.emptyOutput) {
+      const first = seenOutput.get(r.outputSha256);
+      if (first !== undefined) {
+        count("repeats", { check: "repeated-digest", status: "warn", seq: r.seq, message: `the same output as record ${first} (a replayed interval?)` });
+      } else seenOutput.set(r.outputSha256, r.seq);
+    }
+    prev = r;
+  }
+  const names: Record<keyof typeof before, string> = {
+    energy: "energy",
+    busy: "idle-power",
+    gaps: "gaps",
+    repeats: "repeated-digest",
+    long: "interval",
+  };
+  for (const [k, n] of Object.entries(before) as [keyof typeof before, number][]) {
+    if (n === 0) add({ check: names[k], status: "pass", message: `${records.length} records checked` });
+  }
+}
+
+function compareWithChain(header: TraceHeader, segments: readonly Segment[], chain: ChainView, add: (f: Finding) => void): void {
+  if (chain.jobTag !== header.jobTag) {
+    add({ check: "chain", status: "fail", message: `the trace's jobTag ${header.jobTag} is not the on-chain job's ${chain.jobTag}` });
+    return;
+  }
+  const byPrevHead = new Map(segments.map((s) => [s.prevHead, s]));
+  let remaining = chain.budget;
+  let matched = 0;
+  const proven = new Set<number>();
+  for (const a of chain.accepted) {
+    const expectedPayout = segmentPayout({ usage: a.usage, weightBps: chain.weightBps, price: chain.pricePerH100Hour, remainingBudget: remaining });
+    remaining -= a.payout;
+    if (a.workerKeyHash !== header.workerKeyHash) continue; // another worker's lane of the same job
+    const s = byPrevHead.get(a.prevHead);
+    if (!s) {
+      add({ check: "chain", status: "fail", message: `segment proven on chain in ${a.txHash} (prevHead ${a.prevHead}) is missing from the trace` });
+      continue;
+    }
+    proven.add(s.index);
+    const diffs: string[] = [];
+    if (a.newHead !== s.newHead) diffs.push(`newHead ${a.newHead} on chain, ${s.newHead} in the trace`);
+    if (a.tFirst !== s.tFirst) diffs.push(`tFirst ${a.tFirst} on chain, ${s.tFirst} in the trace`);
+    if (a.tLast !== s.tLast) diffs.push(`tLast ${a.tLast} on chain, ${s.tLast} in the trace`);
+    if (a.usage !== s.usage) diffs.push(`usage ${a.usage} on chain, ${s.usage} in the trace`);
+    if (diffs.length > 0) {
+      add({ check: "chain", status: "fail", segment: s.index, message: `the on-chain event differs from the seal: ${diffs.join("; ")}` });
+      continue;
+    }
+    if (a.payout !== expectedPayout) {
+      add({ check: "payout", status: "fail", segment: s.index, message: `paid ${a.payout}, but the rate card gives ${expectedPayout} for usage ${a.usage}` });
+      continue;
+    }
+    if (s.tLast > a.blockTimestamp * 1000 + chain.maxClockSkewMs) {
+      add({ check: "block-time", status: "fail", segment: s.index, message: `ends at ${s.tLast}, after the block that accepted it (${a.blockTimestamp * 1000})` });
+      continue;
+    }
+    matched++;
+  }
+  add({ check: "chain", status: "pass", message: `${matched} on-chain segments match the trace's seals, payouts and block times` });
+  const unproven = segments.filter((s) => !proven.has(s.index));
+  if (unproven.length > 0) {
+    add({ check: "chain", status: "warn", message: `${unproven.length} sealed segments are not on chain yet (first: segment ${unproven[0]!.index})` });
+  }
+}
