@@ -1,6 +1,10 @@
 import { Command, CommanderError } from "commander";
 import { registerKeygen } from "./commands/keygen.ts";
+import { registerSetup } from "./commands/setup.ts";
 import { registerTrace } from "./commands/trace.ts";
+import { registerWorker } from "./commands/worker.ts";
+import { registerProve } from "./commands/prove.ts";
+import { registerVerify } from "./commands/verify.ts";
 import { EXIT_BAD_INPUT, reportError } from "./output.ts";
 
 const program = new Command()
@@ -11,7 +15,11 @@ const program = new Command()
   .exitOverride();
 
 registerKeygen(program);
+registerSetup(program);
 registerTrace(program);
+registerWorker(program);
+registerProve(program);
+registerVerify(program);
 
 try {
   await program.parseAsync(process.argv);

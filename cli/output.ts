@@ -14,13 +14,16 @@ export class CliError extends Error {
   }
 }
 
-/** Prints an error (a TraceError is matched by name so this module stays light to import) the way every command does and returns its exit code. */
+/**
+ * Prints an error the way every command does and returns its exit code. Errors that name a
+ * field and a rule (TraceError, CircuitError, …) are bad input: one line, exit 2.
+ */
 export function reportError(err: unknown): number {
   if (err instanceof CliError) {
     console.error(`meterproof: ${err.message}`);
     return err.exitCode;
   }
-  if (err instanceof Error && err.name === "TraceError") {
+  if (err instanceof Error && "field" in err && "rule" in err) {
     console.error(`meterproof: ${err.message}`);
     return EXIT_BAD_INPUT;
   }

@@ -21,16 +21,13 @@ async function honestChain(ls: readonly unknown[]): Promise<ChainView> {
   const t = await checkTrace(ls);
   const view: ChainView = {
     jobTag: t.header.jobTag,
-    budget: 10n ** 18n,
     pricePerH100Hour: 10n ** 18n,
-    weightBps: 10_000n,
     accepted: [],
     maxClockSkewMs: 30_000,
   };
-  let remaining = view.budget;
+  let remaining = 10n ** 18n;
   for (const s of t.segments) {
-    const payout = segmentPayout({ usage: s.usage, weightBps: view.weightBps, price: view.pricePerH100Hour, remainingBudget: remaining });
-    remaining -= payout;
+    const payout = segmentPayout({ usage: s.usage, weightBps: 10_000n, price: view.pricePerH100Hour, remainingBudget: remaining });
     const a: AcceptedSegment = {
       jobId: t.header.jobId,
       workerKeyHash: t.header.workerKeyHash,
@@ -41,10 +38,13 @@ async function honestChain(ls: readonly unknown[]): Promise<ChainView> {
       tLast: s.tLast,
       usage: s.usage,
       payout,
+      remainingBefore: remaining,
+      weightBps: 10_000n,
       blockTimestamp: Math.ceil(s.tLast / 1000) + 12,
       txHash: `0x${"0".repeat(63)}${s.index}`,
     };
     view.accepted.push(a);
+    remaining -= payout;
   }
   return view;
 }

@@ -33,6 +33,10 @@ export interface AcceptedSegment {
   tLast: number;
   usage: bigint;
   payout: bigint;
+  /** The job's unpaid budget just before this segment (deposits minus earlier payouts). */
+  remainingBefore: bigint;
+  /** Rate-card weight of the worker's device class when the segment was accepted (H100-equivalent bps). */
+  weightBps: bigint;
   /** Timestamp (unix seconds) of the block that accepted it. */
   blockTimestamp: number;
   txHash: string;
@@ -41,10 +45,7 @@ export interface AcceptedSegment {
 /** What the chain says about the trace's job. */
 export interface ChainView {
   jobTag: bigint;
-  budget: bigint;
   pricePerH100Hour: bigint;
-  /** Rate-card weight of the worker's device class, in H100-equivalent bps. */
-  weightBps: bigint;
   /** Every segment the escrow accepted for this job, all lanes, in chain order. */
   accepted: AcceptedSegment[];
   /** Allowed clock skew between worker and chain, in ms. */
@@ -225,12 +226,9 @@ function compareWithChain(header: TraceHeader, segments: readonly Segment[], cha
     return;
   }
   const byPrevHead = new Map(segments.map((s) => [s.prevHead, s]));
-  let remaining = chain.budget;
   let matched = 0;
   const proven = new Set<number>();
   for (const a of chain.accepted) {
-    const expectedPayout = segmentPayout({ usage: a.usage, weightBps: chain.weightBps, price: chain.pricePerH100Hour, remainingBudget: remaining });
-    remaining -= a.payout;
     if (a.workerKeyHash !== header.workerKeyHash) continue; // another worker's lane of the same job
     const s = byPrevHead.get(a.prevHead);
     if (!s) {
@@ -247,6 +245,7 @@ function compareWithChain(header: TraceHeader, segments: readonly Segment[], cha
       add({ check: "chain", status: "fail", segment: s.index, message: `the on-chain event differs from the seal: ${diffs.join("; ")}` });
       continue;
     }
+    const expectedPayout = segmentPayout({ usage: a.usage, weightBps: a.weightBps, price: chain.pricePerH100Hour, remainingBudget: a.remainingBefore });
     if (a.payout !== expectedPayout) {
       add({ check: "payout", status: "fail", segment: s.index, message: `paid ${a.payout}, but the rate card gives ${expectedPayout} for usage ${a.usage}` });
       continue;

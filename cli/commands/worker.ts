@@ -1,0 +1,112 @@
+import { InvalidArgumentError, type Command } from "commander";
+import { CliError, EXIT_FAILED } from "../output.ts";
+
+function uint(name: string) {
+  return (v: string): bigint => {
+    if (!/^(0x[0-9a-fA-F]+|[0-9]+)$/.test(v)) throw new InvalidArgumentError(`${name} must be a non-negative integer (decimal or 0x hex)`);
+    return BigInt(v);
+  };
+}
+
+function int(v: string): number {
+  if (!/^[0-9]+$/.test(v)) throw new InvalidArgumentError("must be a positive integer");
+  return Number(v);
+}
+
+function collect(v: string, prev: string[]): string[] {
+  return [...prev, v];
+}
+
+interface RunOptions {
+  key: string;
+  job: bigint;
+  escrow: string;
+  chainId: bigint;
+  provider: string;
+  out: string;
+  deviceClass?: string;
+  sampler: string;
+  gpu: string;
+  intervalMs: number;
+  sampleMs: number;
+  segment: number;
+  output: string[];
+  resume?: boolean;
+}
+
+const FORWARDED = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
+
+export function registerWorker(program: Command): void {
+  const worker = program.command("worker").description("run jobs under a worker that meters the device and writes a signed trace");
+  worker
+    .command("run")
+    .description(
+      "run COMMAND (after --), pass its output and exit code through, sample the device and write a hash-chained, " +
+        "signed trace to --out (one fsync'ed line per record; sealed every --segment records and at the end)",
+    )
+    .argument("<command...>", "the job to run, after --")
+    .requiredOption("--key <file>", "worker key file (meterproof keygen)")
+    .requiredOption("--job <id>", "job id in the escrow", uint("--job"))
+    .requiredOption("--escrow <address>", "ComputeEscrow contract address")
+    .requiredOption("--chain-id <id>", "chain id the escrow lives on", uint("--chain-id"))
+    .requiredOption("--provider <address>", "provider (payout) address bound into the trace")
+    .requiredOption("--out <trace>", "trace file to write (JSON Lines); must not exist unless --resume")
+    .option("--device-class <class>", "rate-card class (default: from the GPU name, or CPU)")
+    .option("--sampler <kind>", "nvml (nvidia-smi), proc (CPU host) or auto", "auto")
+    .option("--gpu <index>", "GPU to meter, as nvidia-smi -i takes it (index, UUID or PCI bus id)", "0")
+    .option("--interval-ms <ms>", "length of one record (at most 65535)", int, 10_000)
+    .option("--sample-ms <ms>", "how often the device is read", int, 100)
+    .option("--segment <n>", "records per sealed segment (the circuit size)", int, 64)
+    .option("--output <path>", "an output file to hash into the last record (repeatable)", collect, [])
+    .option("--resume", "continue an interrupted trace: drop a torn last line, keep seq and time going")
+    .action(async (command: string[], opts: RunOptions) => {
+      const { isAddress } = await import("ethers");
+      const { loadWorkerKey, TraceError } = await import("../../trace/index.ts");
+      const { openSampler, startJob, JobStartError, WorkerError } = await import("../../worker/index.ts");
+      for (const [flag, value] of [
+        ["--escrow", opts.escrow],
+        ["--provider", opts.provider],
+      ] as const) {
+        if (!isAddress(value)) throw new CliError(`${flag} must be a 20-byte hex address with a valid EIP-55 checksum (or all lower case), got ${value}`);
+      }
+      if (!["nvml", "proc", "auto"].includes(opts.sampler)) throw new CliError(`--sampler must be nvml, proc or auto, got ${opts.sampler}`);
+      const warn = (m: string) => console.error(`meterproof: warning: ${m}`);
+      let handle;
+      try {
+        const key = await loadWorkerKey(opts.key);
+        const { sampler } = await openSampler({
+          sampler: opts.sampler as "nvml" | "proc" | "auto",
+          gpu: opts.gpu,
+          ...(opts.deviceClass !== undefined ? { deviceClass: opts.deviceClass } : {}),
+        });
+        handle = await startJob({
+          key,
+          job: { chainId: opts.chainId, escrow: opts.escrow, jobId: opts.job, provider: opts.provider },
+          command,
+          tracePath: opts.out,
+          sampler,
+          intervalMs: opts.intervalMs,
+          sampleMs: opts.sampleMs,
+          segmentSize: opts.segment,
+          outputs: opts.output,
+          ...(opts.resume ? { resume: true } : {}),
+          ...(opts.deviceClass !== undefined ? { deviceClass: opts.deviceClass } : {}),
+          onWarning: warn,
+        });
+      } catch (err) {
+        if (err instanceof JobStartError) throw new CliError(err.message, err.exitCode);
+        if (err instanceof WorkerError) throw new CliError(err.message);
+        if (err instanceof TraceError) throw new CliError(`${opts.out}: ${err.message}`, opts.resume ? EXIT_FAILED : 2);
+        throw err;
+      }
+      // The job runs in its own process group: pass the operator's signals on, then finish the trace.
+      const forward = (signal: NodeJS.Signals) => handle.kill(signal);
+      for (const s of FORWARDED) process.on(s, forward);
+      try {
+        const result = await handle.done;
+        process.exitCode = result.exitCode;
+      } finally {
+        for (const s of FORWARDED) process.off(s, forward);
+      }
+    });
+}
