@@ -5,6 +5,7 @@ import { registerTrace } from "./commands/trace.ts";
 import { registerWorker } from "./commands/worker.ts";
 import { registerProve } from "./commands/prove.ts";
 import { registerVerify } from "./commands/verify.ts";
+import { registerSchema } from "./commands/schema.ts";
 import { EXIT_BAD_INPUT, reportError } from "./output.ts";
 
 const program = new Command()
@@ -20,6 +21,7 @@ registerTrace(program);
 registerWorker(program);
 registerProve(program);
 registerVerify(program);
+registerSchema(program);
 
 try {
   await program.parseAsync(process.argv);
