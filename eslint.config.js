@@ -3,7 +3,18 @@ import globals from "globals";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["node_modules/", "build/", "artifacts/", "cache/", "types/", "coverage/", "contracts/generated/", "ignition/deployments/"] },
+  {
+    ignores: [
+      "node_modules/",
+      "build/",
+      "artifacts/",
+      "cache/",
+      "types/",
+      "coverage/",
+      "contracts/generated/",
+      "ignition/deployments/",
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -14,6 +14,7 @@ export default defineConfig({
     settings: {
       optimizer: { enabled: true, runs: 10_000 },
       evmVersion: "cancun",
+      viaIR: true,
     },
   },
   networks: {

@@ -23,7 +23,11 @@ export async function benchAudit(): Promise<BenchSection> {
     return {
       title: "Auditor replay",
       rows: [
-        { metric: "records per second", value: fmt((records / ms) * 1000, "records/s"), note: "target ≥ 10,000" },
+        {
+          metric: "records per second",
+          value: fmt((records / ms) * 1000, "records/s"),
+          note: "target ≥ 10,000",
+        },
         { metric: "time per record", value: fmt((ms * 1000) / records, "µs") },
         { metric: "trace replayed", value: `${records} records, ${Math.ceil(records / segmentSize)} seals` },
       ],

@@ -17,7 +17,9 @@ const sections: Record<string, () => Promise<BenchSection>> = {
 const only = process.argv.slice(2);
 for (const name of only) {
   if (!(name in sections)) {
-    console.error(`bench: unknown section ${JSON.stringify(name)}; sections are ${Object.keys(sections).join(", ")}`);
+    console.error(
+      `bench: unknown section ${JSON.stringify(name)}; sections are ${Object.keys(sections).join(", ")}`,
+    );
     process.exit(2);
   }
 }
@@ -56,7 +58,16 @@ function render(list: readonly BenchSection[]): string {
     .map((s) => {
       const rows = s.rows.map((r) => `| ${r.metric} | ${r.value} | ${r.note ?? ""} |`);
       const notes = (s.notes ?? []).map((n) => `- ${n}`);
-      return [`## ${s.title}`, "", "| metric | value | note |", "|---|---|---|", ...rows, "", ...notes, notes.length ? "" : null]
+      return [
+        `## ${s.title}`,
+        "",
+        "| metric | value | note |",
+        "|---|---|---|",
+        ...rows,
+        "",
+        ...notes,
+        notes.length ? "" : null,
+      ]
         .filter((l) => l !== null)
         .join("\n");
     })

@@ -52,9 +52,10 @@ include "lib/seal.circom";
  * and newHead in SealSignature (newHead also equals the chained head), prevHead in the first
  * chain hash, meter in the packing equation.
  *
- * Cost (--O2): about 779 constraints per slot (RecordLink 713, GatedGap 65, enabled 1) plus
- * about 5,000 per segment (signature, 3 x Num2Bits(64)); the exact counts are pinned by
- * test/circuit-constraints.test.ts and listed in docs/circuit.md.
+ * Cost (--O2): 4,814 + 771 * N constraints: 771 per slot (RecordLink 705, GatedGap 65,
+ * enabled flag 1) and 4,814 per segment (SealSignature 4,690, three Num2Bits(64) 195, less
+ * slot 0's absent gap and a few merged). N = 8: 10,982; N = 64: 54,158. Pinned by
+ * test/circuit-constraints.test.ts; see docs/circuit.md.
  */
 template MeteredSegment(N) {
     assert(N >= 1);

@@ -10,7 +10,9 @@ import { EXIT_BAD_INPUT, reportError } from "./output.ts";
 
 const program = new Command()
   .name("meterproof")
-  .description("verifiable compute metering: signed GPU traces, Groth16 proofs of metered work, on-chain payouts")
+  .description(
+    "verifiable compute metering: signed GPU traces, Groth16 proofs of metered work, on-chain payouts",
+  )
   .version("0.1.0")
   .showHelpAfterError()
   .exitOverride();

@@ -1,4 +1,3 @@
-
 /** Exit codes shared by every command: 0 all good, 1 a check failed, 2 bad input or usage. */
 export const EXIT_OK = 0;
 export const EXIT_FAILED = 1;

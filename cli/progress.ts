@@ -13,7 +13,11 @@ export interface ProgressUpdate {
 export function progressReporter(label: string): { update: (p: ProgressUpdate) => void; stop: () => void } {
   if (!process.stderr.isTTY) return { update: () => {}, stop: () => {} };
   const bar = new cliProgress.SingleBar(
-    { format: `${label} [{bar}] {value}/{total} segments | {eta_formatted} left`, stream: process.stderr, etaBuffer: 8 },
+    {
+      format: `${label} [{bar}] {value}/{total} segments | {eta_formatted} left`,
+      stream: process.stderr,
+      etaBuffer: 8,
+    },
     cliProgress.Presets.shades_classic,
   );
   let started = false;

@@ -9,7 +9,10 @@ import type { ProvingCircuit } from "./prove-trace.ts";
 export async function loadProvingCircuit(size: number): Promise<ProvingCircuit> {
   const problems = await checkArtifactHashes(size);
   if (problems.length > 0) {
-    throw new CircuitError(`circuit ${size} artifacts`, `differ from the setup manifest: ${problems.join("; ")}; run \`meterproof setup --size ${size}\``);
+    throw new CircuitError(
+      `circuit ${size} artifacts`,
+      `differ from the setup manifest: ${problems.join("; ")}; run \`meterproof setup --size ${size}\``,
+    );
   }
   const paths = circuitArtifacts(size);
   return {

@@ -60,7 +60,10 @@ export async function proveTrace(opts: ProveTraceOptions): Promise<ProveTraceRes
     );
   }
   if (trace.header.segmentSize > opts.circuit.size) {
-    throw new TraceError("segmentSize", `is ${trace.header.segmentSize}, larger than the circuit size ${opts.circuit.size}`);
+    throw new TraceError(
+      "segmentSize",
+      `is ${trace.header.segmentSize}, larger than the circuit size ${opts.circuit.size}`,
+    );
   }
   mkdirSync(opts.outDir, { recursive: true });
   const existing = readBundleDir(opts.outDir);
@@ -72,8 +75,15 @@ export async function proveTrace(opts: ProveTraceOptions): Promise<ProveTraceRes
       continue;
     }
     const b = have.bundle;
-    if (b.job.jobTag !== trace.header.jobTag || b.segment.prevHead !== segment.prevHead || b.segment.newHead !== segment.newHead) {
-      throw new TraceError("--out", `${have.path} is a bundle of another trace or segment; use an empty directory per trace`);
+    if (
+      b.job.jobTag !== trace.header.jobTag ||
+      b.segment.prevHead !== segment.prevHead ||
+      b.segment.newHead !== segment.newHead
+    ) {
+      throw new TraceError(
+        "--out",
+        `${have.path} is a bundle of another trace or segment; use an empty directory per trace`,
+      );
     }
   }
 
@@ -81,7 +91,11 @@ export async function proveTrace(opts: ProveTraceOptions): Promise<ProveTraceRes
   const written: string[] = [];
   opts.onProgress?.({ done: 0, total: todo.length, elapsedMs: 0 });
   if (todo.length > 0) {
-    const prover = new SegmentProver({ wasm: opts.circuit.wasm, zkey: opts.circuit.zkey, jobs: opts.jobs ?? 1 });
+    const prover = new SegmentProver({
+      wasm: opts.circuit.wasm,
+      zkey: opts.circuit.zkey,
+      jobs: opts.jobs ?? 1,
+    });
     try {
       await Promise.all(
         todo.map(async (segment) => {
@@ -90,26 +104,48 @@ export async function proveTrace(opts: ProveTraceOptions): Promise<ProveTraceRes
           written.push(writeBundleAtomic(opts.outDir, makeBundle(trace, segment, opts.circuit, proof)));
           const elapsedMs = performance.now() - started;
           const done = written.length;
-          opts.onProgress?.({ done, total: todo.length, elapsedMs, etaMs: (elapsedMs / done) * (todo.length - done) });
+          opts.onProgress?.({
+            done,
+            total: todo.length,
+            elapsedMs,
+            etaMs: (elapsedMs / done) * (todo.length - done),
+          });
         }),
       );
     } finally {
       await prover.close();
     }
   }
-  return { written: written.sort(), alreadyProven: trace.segments.length - todo.length, segments: trace.segments.length };
+  return {
+    written: written.sort(),
+    alreadyProven: trace.segments.length - todo.length,
+    segments: trace.segments.length,
+  };
 }
 
 /** Public signals the circuit must output for a segment: [jobTag, workerKeyHash, prevHead, newHead, meter]. */
 export function expectedPublicSignals(trace: CheckedTrace, segment: Segment): string[] {
-  return [trace.header.jobTag, trace.header.workerKeyHash, segment.prevHead, segment.newHead, packMeter(segment)].map(String);
+  return [
+    trace.header.jobTag,
+    trace.header.workerKeyHash,
+    segment.prevHead,
+    segment.newHead,
+    packMeter(segment),
+  ].map(String);
 }
 
-function makeBundle(trace: CheckedTrace, segment: Segment, circuit: ProvingCircuit, { proof, publicSignals }: SegmentProof): ProofBundleJson {
+function makeBundle(
+  trace: CheckedTrace,
+  segment: Segment,
+  circuit: ProvingCircuit,
+  { proof, publicSignals }: SegmentProof,
+): ProofBundleJson {
   const expected = expectedPublicSignals(trace, segment);
   if (publicSignals.join() !== expected.join()) {
     // The circuit and the trace model disagree: never write a bundle the escrow would misread.
-    throw new Error(`segment ${segment.index}: the circuit's public signals ${publicSignals.join(", ")} differ from the model's ${expected.join(", ")}`);
+    throw new Error(
+      `segment ${segment.index}: the circuit's public signals ${publicSignals.join(", ")} differ from the model's ${expected.join(", ")}`,
+    );
   }
   const h = trace.header;
   return {

@@ -1,5 +1,6 @@
 import { Worker } from "node:worker_threads";
 import type { Groth16Proof } from "snarkjs";
+import { Groth16Engine } from "./groth16.ts";
 import type { ProofRequest, ProofResponse, ProofWorkerData } from "./proof-worker.ts";
 
 export interface SegmentProof {
@@ -8,24 +9,42 @@ export interface SegmentProof {
 }
 
 /**
- * A long-lived Groth16 prover for one circuit: K worker threads, each holding the wasm and
- * zkey in memory and its own BN254 curve, so nothing is reloaded between proofs. Proofs are
- * handed to the first idle worker. Call `close()` to end the threads (the process can then exit).
+ * A long-lived Groth16 prover for one circuit that loads the wasm and zkey once. With one
+ * job it proves in this thread on snarkjs' multi-threaded curve (all cores on one proof);
+ * with K jobs it runs K worker threads, each proving on its own single-threaded curve, and
+ * hands each proof to the first idle one. Call `close()` so the process can exit.
  */
 export class SegmentProver {
+  private readonly local: Groth16Engine | undefined;
   private readonly workers: Worker[] = [];
   private readonly idle: Worker[] = [];
-  private readonly queue: { input: Record<string, unknown>; resolve: (p: SegmentProof) => void; reject: (e: Error) => void }[] = [];
-  private readonly pending = new Map<number, { worker: Worker; resolve: (p: SegmentProof) => void; reject: (e: Error) => void }>();
+  private readonly queue: {
+    input: Record<string, unknown>;
+    resolve: (p: SegmentProof) => void;
+    reject: (e: Error) => void;
+  }[] = [];
+  private readonly pending = new Map<
+    number,
+    { worker: Worker; resolve: (p: SegmentProof) => void; reject: (e: Error) => void }
+  >();
   private nextId = 0;
   private closed = false;
 
   constructor(args: { wasm: Uint8Array; zkey: Uint8Array; jobs?: number }) {
     const jobs = args.jobs ?? 1;
-    if (!Number.isInteger(jobs) || jobs < 1) throw new RangeError(`--jobs must be a positive integer, got ${jobs}`);
-    for (let i = 0; i < jobs; i++) {
+    if (!Number.isInteger(jobs) || jobs < 1)
+      throw new RangeError(`--jobs must be a positive integer, got ${jobs}`);
+    this.local =
+      jobs === 1 ? new Groth16Engine({ wasm: args.wasm, zkey: args.zkey, singleThread: false }) : undefined;
+    for (let i = 0; jobs > 1 && i < jobs; i++) {
       const worker = new Worker(new URL("./proof-worker.ts", import.meta.url), {
-        workerData: { wasm: args.wasm, zkey: args.zkey } satisfies ProofWorkerData,
+        // `mod` is read by the web-worker shim that ffjavascript loads in every thread: an empty
+        // script keeps it from trying to load a module of its own.
+        workerData: {
+          wasm: args.wasm,
+          zkey: args.zkey,
+          mod: "data:text/javascript,",
+        } satisfies ProofWorkerData,
       });
       worker.on("message", (msg: ProofResponse) => this.settle(worker, msg));
       worker.on("error", (err) => this.fail(worker, err));
@@ -37,6 +56,10 @@ export class SegmentProver {
   /** Proves one witness input; resolves with the proof and its public signals. */
   prove(input: Record<string, unknown>): Promise<SegmentProof> {
     if (this.closed) return Promise.reject(new Error("prover is closed"));
+    if (this.local)
+      return this.local
+        .prove(input)
+        .catch((err: Error) => Promise.reject(new Error(`witness or proof failed: ${err.message}`)));
     return new Promise((resolve, reject) => {
       this.queue.push({ input, resolve, reject });
       this.dispatch();
@@ -48,6 +71,7 @@ export class SegmentProver {
     if (this.closed) return;
     this.closed = true;
     for (const q of this.queue.splice(0)) q.reject(new Error("prover closed before this proof started"));
+    if (this.local) await Groth16Engine.release();
     await Promise.all(
       this.workers.map(
         (w) =>

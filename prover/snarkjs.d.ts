@@ -20,11 +20,19 @@ declare module "snarkjs" {
       wasm: string | MemFile,
       zkey: string | MemFile,
     ): Promise<{ proof: Groth16Proof; publicSignals: string[] }>;
-    verify(vkey: unknown, publicSignals: readonly string[], proof: Groth16Proof, logger?: unknown): Promise<boolean>;
+    verify(
+      vkey: unknown,
+      publicSignals: readonly string[],
+      proof: Groth16Proof,
+      logger?: unknown,
+    ): Promise<boolean>;
     exportSolidityCallData(proof: Groth16Proof, publicSignals: readonly string[]): Promise<string>;
   };
   export const wtns: {
     calculate(input: Record<string, unknown>, wasm: string | MemFile, wtns: string | MemFile): Promise<void>;
+  };
+  export const curves: {
+    getCurveFromName(name: string, options?: { singleThread?: boolean }): Promise<unknown>;
   };
   export const zKey: Record<string, (...args: never[]) => Promise<unknown>>;
   export const powersOfTau: Record<string, (...args: never[]) => Promise<unknown>>;
@@ -34,5 +42,8 @@ declare module "circom_runtime" {
   export interface WitnessCalculator {
     calculateWTNSBin(input: Record<string, unknown>, sanityCheck?: boolean): Promise<Uint8Array>;
   }
-  export function WitnessCalculatorBuilder(wasm: Uint8Array, options?: Record<string, unknown>): Promise<WitnessCalculator>;
+  export function WitnessCalculatorBuilder(
+    wasm: Uint8Array,
+    options?: Record<string, unknown>,
+  ): Promise<WitnessCalculator>;
 }

@@ -19,9 +19,14 @@ const edrDir = join(root, "node_modules", "@nomicfoundation", "edr");
 if (!existsSync(edrDir)) process.exit(0); // production install without Hardhat
 
 const libc = process.report?.getReport().header.glibcVersionRuntime ? "gnu" : "musl";
-const suffix = process.platform === "linux" ? `${process.platform}-${process.arch}-${libc}` : `${process.platform}-${process.arch}`;
+const suffix =
+  process.platform === "linux"
+    ? `${process.platform}-${process.arch}-${libc}`
+    : `${process.platform}-${process.arch}`;
 const { optionalDependencies = {} } = JSON.parse(readFileSync(join(edrDir, "package.json"), "utf8"));
-const binding = Object.keys(optionalDependencies).find((name) => name.endsWith(suffix) || name.endsWith(`${suffix}-msvc`));
+const binding = Object.keys(optionalDependencies).find(
+  (name) => name.endsWith(suffix) || name.endsWith(`${suffix}-msvc`),
+);
 if (!binding) {
   console.warn(`meterproof: no EDR binding is published for ${suffix}; Hardhat will not run here.`);
   process.exit(0);

@@ -27,7 +27,12 @@ async function honestChain(ls: readonly unknown[]): Promise<ChainView> {
   };
   let remaining = 10n ** 18n;
   for (const s of t.segments) {
-    const payout = segmentPayout({ usage: s.usage, weightBps: 10_000n, price: view.pricePerH100Hour, remainingBudget: remaining });
+    const payout = segmentPayout({
+      usage: s.usage,
+      weightBps: 10_000n,
+      price: view.pricePerH100Hour,
+      remainingBudget: remaining,
+    });
     const a: AcceptedSegment = {
       jobId: t.header.jobId,
       workerKeyHash: t.header.workerKeyHash,
@@ -67,18 +72,29 @@ describe("auditTrace without a chain", () => {
     ls[6]!.utilBps = 10000;
     const report = await auditTrace(writeTrace("changed.jsonl", ls));
     expect(report.ok).toBe(false);
-    expect(report.findings.find((f) => f.status === "fail")).toMatchObject({ check: "integrity", line: 7, seq: 4 });
+    expect(report.findings.find((f) => f.status === "fail")).toMatchObject({
+      check: "integrity",
+      line: 7,
+      seq: 4,
+    });
   });
 
   it("fails energy that is impossible for the reported power", async () => {
     const { lines: bad } = await syntheticTrace({
       records: 4,
       segmentSize: 4,
-      sample: (seq) => ({ utilBps: 9000, memMiB: 1000, powerMw: 400_000, energyMj: seq === 2 ? 40_000_000 : 4_000_000 }),
+      sample: (seq) => ({
+        utilBps: 9000,
+        memMiB: 1000,
+        powerMw: 400_000,
+        energyMj: seq === 2 ? 40_000_000 : 4_000_000,
+      }),
     });
     const report = await auditTrace(writeTrace("energy.jsonl", bad));
     expect(report.ok).toBe(false);
-    expect(report.findings.filter((f) => f.status === "fail")).toEqual([expect.objectContaining({ check: "energy", seq: 2 })]);
+    expect(report.findings.filter((f) => f.status === "fail")).toEqual([
+      expect.objectContaining({ check: "energy", seq: 2 }),
+    ]);
   });
 
   it("warns on idle power at high utilization, gaps and repeated output", async () => {
@@ -111,7 +127,11 @@ describe("auditTrace against a chain view", () => {
     const report = await auditTrace(writeTrace("chain-bad.jsonl", lines), view);
     const fails = report.findings.filter((f) => f.status === "fail");
     expect(fails).toEqual([
-      expect.objectContaining({ check: "chain", segment: 0, message: expect.stringMatching(/usage .* on chain/) }),
+      expect.objectContaining({
+        check: "chain",
+        segment: 0,
+        message: expect.stringMatching(/usage .* on chain/),
+      }),
       expect.objectContaining({ check: "payout", segment: 1 }),
       expect.objectContaining({ check: "chain", message: expect.stringMatching(/missing from the trace/) }),
     ]);
@@ -121,7 +141,9 @@ describe("auditTrace against a chain view", () => {
     const view = await honestChain(lines);
     view.accepted[2]!.blockTimestamp = Math.floor(view.accepted[2]!.tFirst / 1000);
     const report = await auditTrace(writeTrace("chain-time.jsonl", lines), view);
-    expect(report.findings.filter((f) => f.status === "fail")).toEqual([expect.objectContaining({ check: "block-time", segment: 2 })]);
+    expect(report.findings.filter((f) => f.status === "fail")).toEqual([
+      expect.objectContaining({ check: "block-time", segment: 2 }),
+    ]);
   });
 
   it("warns about sealed segments not yet on chain", async () => {
@@ -129,6 +151,12 @@ describe("auditTrace against a chain view", () => {
     view.accepted.pop();
     const report = await auditTrace(writeTrace("chain-partial.jsonl", lines), view);
     expect(report.ok).toBe(true);
-    expect(report.findings).toContainEqual(expect.objectContaining({ check: "chain", status: "warn", message: expect.stringMatching(/segment 2/) }));
+    expect(report.findings).toContainEqual(
+      expect.objectContaining({
+        check: "chain",
+        status: "warn",
+        message: expect.stringMatching(/segment 2/),
+      }),
+    );
   });
 });

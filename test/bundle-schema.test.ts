@@ -4,7 +4,9 @@ import { bundleJsonSchema, bundleSchema } from "../trace/index.ts";
 
 describe("bundle JSON Schema", () => {
   it("docs/bundle.schema.json is the current schema (regenerate with `meterproof schema bundle`)", () => {
-    const committed = JSON.parse(readFileSync(new URL("../docs/bundle.schema.json", import.meta.url), "utf8"));
+    const committed = JSON.parse(
+      readFileSync(new URL("../docs/bundle.schema.json", import.meta.url), "utf8"),
+    );
     expect(committed).toEqual(bundleJsonSchema());
   });
 

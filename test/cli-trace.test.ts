@@ -30,7 +30,12 @@ describe("meterproof keygen", () => {
   });
 
   it("prints help for every command", () => {
-    for (const args of [["--help"], ["keygen", "--help"], ["trace", "--help"], ["trace", "inspect", "--help"]]) {
+    for (const args of [
+      ["--help"],
+      ["keygen", "--help"],
+      ["trace", "--help"],
+      ["trace", "inspect", "--help"],
+    ]) {
       const r = runCli(args);
       expect(r.status).toBe(0);
       expect(r.stdout).toMatch(/^Usage: meterproof/);

@@ -2,7 +2,15 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { FIELD_MODULUS, TraceBuilder, TraceError, checkTrace, readTrace, toUint, type TraceLineJson } from "../trace/index.ts";
+import {
+  FIELD_MODULUS,
+  TraceBuilder,
+  TraceError,
+  checkTrace,
+  readTrace,
+  toUint,
+  type TraceLineJson,
+} from "../trace/index.ts";
 import { syntheticTrace, testKey } from "./fixtures/traces.ts";
 
 // Bad input gets an error that names the field and the rule.
@@ -27,15 +35,30 @@ async function errorOf(mutate: (lines: Line[]) => void): Promise<TraceError> {
 
 describe("trace errors name the field and the rule", () => {
   it.each([
-    ["a field element at the modulus", (l: Line[]) => (l[2]!.digest = FIELD_MODULUS.toString()), "digest", /below the field modulus r/],
+    [
+      "a field element at the modulus",
+      (l: Line[]) => (l[2]!.digest = FIELD_MODULUS.toString()),
+      "digest",
+      /below the field modulus r/,
+    ],
     ["a negative value", (l: Line[]) => (l[2]!.memMiB = -1), "memMiB", /must not be negative/],
     ["a negative decimal string", (l: Line[]) => (l[2]!.head = "-5"), "head", /must not be negative/],
     ["a non-integer", (l: Line[]) => (l[2]!.powerMw = 1.5), "powerMw", /must be an integer/],
     ["a non-decimal string", (l: Line[]) => (l[2]!.hash = "0x12"), "hash", /decimal integer string/],
     ["utilization over 10000", (l: Line[]) => (l[2]!.utilBps = 10001), "utilBps", /at most 10000/],
-    ["an interval over 65535 ms", (l: Line[]) => (l[2]!.tEnd = (l[2]!.tStart as number) + 65536), "tEnd", /at most 65535 ms/],
+    [
+      "an interval over 65535 ms",
+      (l: Line[]) => (l[2]!.tEnd = (l[2]!.tStart as number) + 65536),
+      "tEnd",
+      /at most 65535 ms/,
+    ],
     ["an empty interval", (l: Line[]) => (l[2]!.tEnd = l[2]!.tStart), "tEnd", /must be after tStart/],
-    ["overlapping records", (l: Line[]) => (l[2]!.tStart = (l[1]!.tEnd as number) - 1), "tStart", /records overlap/],
+    [
+      "overlapping records",
+      (l: Line[]) => (l[2]!.tStart = (l[1]!.tEnd as number) - 1),
+      "tStart",
+      /records overlap/,
+    ],
     ["an unknown field", (l: Line[]) => (l[2]!.gpuTemp = 70), "line", /unknown fields gpuTemp/],
     ["a bad address", (l: Line[]) => (l[0]!.provider = "0x1234"), "provider", /20-byte hex address/],
     ["a wrong seq", (l: Line[]) => (l[2]!.seq = 5), "seq", /must be 1/],
@@ -71,7 +94,8 @@ describe("reading a trace file", () => {
   };
 
   it("refuses a torn last line, and skips it only when asked", async () => {
-    const text = lines.map((l) => JSON.stringify(l)).join("\n") + "\n" + JSON.stringify(lines[1]).slice(0, 40);
+    const text =
+      lines.map((l) => JSON.stringify(l)).join("\n") + "\n" + JSON.stringify(lines[1]).slice(0, 40);
     const path = write("torn.jsonl", text);
     await expect(readTrace(path)).rejects.toThrow(/line 6: line is torn/);
     const t = await readTrace(path, { allowTornTail: true });
@@ -86,7 +110,9 @@ describe("reading a trace file", () => {
 
   it("refuses an empty file and a file without a header", async () => {
     await expect(readTrace(write("empty.jsonl", ""))).rejects.toThrow(/header is missing/);
-    await expect(readTrace(write("nohdr.jsonl", JSON.stringify(lines[1]) + "\n"))).rejects.toThrow(/line 1: type must be "header"/);
+    await expect(readTrace(write("nohdr.jsonl", JSON.stringify(lines[1]) + "\n"))).rejects.toThrow(
+      /line 1: type must be "header"/,
+    );
   });
 });
 
@@ -109,7 +135,15 @@ describe("the builder refuses bad samples before writing them", () => {
       await testKey(),
       (l) => out.push(l),
     );
-    const good = { tStart: 1000, tEnd: 2000, utilBps: 10, memMiB: 1, powerMw: 0, energyMj: 0, outputSha256: "0x" + "00".repeat(32) };
+    const good = {
+      tStart: 1000,
+      tEnd: 2000,
+      utilBps: 10,
+      memMiB: 1,
+      powerMw: 0,
+      energyMj: 0,
+      outputSha256: "0x" + "00".repeat(32),
+    };
     await expect(b.addRecord({ ...good, utilBps: 10001 })).rejects.toThrow(/utilBps must be at most 10000/);
     await expect(b.addRecord({ ...good, tEnd: 1000 + 70_000 })).rejects.toThrow(/tEnd must be 1 to 65535 ms/);
     await b.addRecord(good);

@@ -16,7 +16,9 @@ import {
 describe("Poseidon known answers (circomlib parameters)", () => {
   it("hashes [1, 2] and [1, 2, 3, 4] to circomlib's published values", () => {
     expect(poseidon([1n, 2n])).toBe(0x115cc0f5e7d690413df64c6b9662e9cf2a3617f2743245519e19607a4417189an);
-    expect(poseidon([1n, 2n, 3n, 4n])).toBe(0x299c867db6c1fdd79dcefa40e4510b9837e60ebb1ce0663dbaa525df65250465n);
+    expect(poseidon([1n, 2n, 3n, 4n])).toBe(
+      0x299c867db6c1fdd79dcefa40e4510b9837e60ebb1ce0663dbaa525df65250465n,
+    );
   });
 
   it("refuses inputs that are not field elements", () => {
@@ -32,8 +34,12 @@ describe("EdDSA-Poseidon known answers (circomlibjs test vector)", () => {
 
   it("derives the published public key and signature", async () => {
     const key = await workerKeyFromSecret(secret);
-    expect(key.publicKey.ax).toBe(13277427435165878497778222415993513565335242147425444199013288855685581939618n);
-    expect(key.publicKey.ay).toBe(13622229784656158136036771217484571176836296686641868549125388198837476602820n);
+    expect(key.publicKey.ax).toBe(
+      13277427435165878497778222415993513565335242147425444199013288855685581939618n,
+    );
+    expect(key.publicKey.ay).toBe(
+      13622229784656158136036771217484571176836296686641868549125388198837476602820n,
+    );
     const sig = await signPoseidon(key, msg);
     expect(sig.r8x).toBe(11384336176656855268977457483345535180380036354188103142384839473266348197733n);
     expect(sig.r8y).toBe(15383486972088797283337779941324724402501462225528836549661220478783371668959n);
@@ -66,9 +72,19 @@ describe("jobTag", () => {
 
   it("equals uint256(keccak256(abi.encode(chainId, escrow, jobId, provider))) mod r", () => {
     const cases: [bigint, string, bigint, string][] = [
-      [31337n, "0x5FbDB2315678afecb367f032d93F642f64180aa3", 1n, "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"],
+      [
+        31337n,
+        "0x5FbDB2315678afecb367f032d93F642f64180aa3",
+        1n,
+        "0x70997970C51812dc3A010C7d01b50e0d17dc79C8",
+      ],
       [1n, "0x0000000000000000000000000000000000000001", 0n, "0x0000000000000000000000000000000000000000"],
-      [(1n << 256n) - 1n, "0xffffffffffffffffffffffffffffffffffffffff", (1n << 256n) - 1n, "0xfffffffffffffffffffffffffffffffffffffffe"],
+      [
+        (1n << 256n) - 1n,
+        "0xffffffffffffffffffffffffffffffffffffffff",
+        (1n << 256n) - 1n,
+        "0xfffffffffffffffffffffffffffffffffffffffe",
+      ],
     ];
     for (const [chainId, escrow, jobId, provider] of cases) {
       const tag = computeJobTag({ chainId, escrow, jobId, provider });
@@ -78,7 +94,12 @@ describe("jobTag", () => {
   });
 
   it("changes with every input", () => {
-    const base = { chainId: 31337n, escrow: "0x5FbDB2315678afecb367f032d93F642f64180aa3", jobId: 1n, provider: "0x70997970C51812dc3A010C7d01b50e0d17dc79C8" };
+    const base = {
+      chainId: 31337n,
+      escrow: "0x5FbDB2315678afecb367f032d93F642f64180aa3",
+      jobId: 1n,
+      provider: "0x70997970C51812dc3A010C7d01b50e0d17dc79C8",
+    };
     const tag = computeJobTag(base);
     expect(computeJobTag({ ...base, chainId: 1n })).not.toBe(tag);
     expect(computeJobTag({ ...base, jobId: 2n })).not.toBe(tag);

@@ -26,7 +26,8 @@ const clone = (lines: readonly Line[]): Line[] => structuredClone(lines) as Line
 beforeAll(async () => {
   // 10 records in segments of 4: seals after records 3, 7 and 9.
   original = (await syntheticTrace({ records: 10, segmentSize: 4 })).lines as unknown as Line[];
-  foreign = (await syntheticTrace({ records: 10, segmentSize: 4, key: await testKey(2), job: { jobId: 2n } })).lines as unknown as Line[];
+  foreign = (await syntheticTrace({ records: 10, segmentSize: 4, key: await testKey(2), job: { jobId: 2n } }))
+    .lines as unknown as Line[];
 });
 
 describe("tampering with a trace", () => {
@@ -87,12 +88,16 @@ describe("tampering with a trace", () => {
       for (const field of Object.keys(line)) if (field !== "type") targets.push([i, field]);
     }
     await fc.assert(
-      fc.asyncProperty(fc.constantFrom(...targets), fc.integer({ min: 1, max: 1000 }), async ([i, field], delta) => {
-        const lines = clone(original);
-        const line = lines[i]!;
-        line[field] = tweak(line[field], delta);
-        expect(await firstBadLine(lines)).toBe(i + 1);
-      }),
+      fc.asyncProperty(
+        fc.constantFrom(...targets),
+        fc.integer({ min: 1, max: 1000 }),
+        async ([i, field], delta) => {
+          const lines = clone(original);
+          const line = lines[i]!;
+          line[field] = tweak(line[field], delta);
+          expect(await firstBadLine(lines)).toBe(i + 1);
+        },
+      ),
       { numRuns: 150 },
     );
   });
@@ -100,11 +105,15 @@ describe("tampering with a trace", () => {
   it("changing any header field is caught at the header or at record 0, which hashes it", async () => {
     const fields = Object.keys(original[0]!).filter((f) => f !== "type" && f !== "version");
     await fc.assert(
-      fc.asyncProperty(fc.constantFrom(...fields), fc.integer({ min: 1, max: 1000 }), async (field, delta) => {
-        const lines = clone(original);
-        lines[0]![field] = tweak(lines[0]![field], delta);
-        expect([1, 2]).toContain(await firstBadLine(lines));
-      }),
+      fc.asyncProperty(
+        fc.constantFrom(...fields),
+        fc.integer({ min: 1, max: 1000 }),
+        async (field, delta) => {
+          const lines = clone(original);
+          lines[0]![field] = tweak(lines[0]![field], delta);
+          expect([1, 2]).toContain(await firstBadLine(lines));
+        },
+      ),
       { numRuns: 60 },
     );
   });

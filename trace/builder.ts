@@ -1,8 +1,22 @@
 import { FORMAT_VERSION } from "./constants.ts";
 import type { CheckedTrace } from "./check.ts";
-import { chainHead, commandSha256, computeJobTag, headerSha256, recordDigest, recordHash } from "./hashing.ts";
+import {
+  chainHead,
+  commandSha256,
+  computeJobTag,
+  headerSha256,
+  recordDigest,
+  recordHash,
+} from "./hashing.ts";
 import { signSeal, type WorkerKey } from "./keys.ts";
-import { headerSchema, recordSchema, toJson, type TraceHeaderJson, type TraceRecordJson, type TraceSealJson } from "./schema.ts";
+import {
+  headerSchema,
+  recordSchema,
+  toJson,
+  type TraceHeaderJson,
+  type TraceRecordJson,
+  type TraceSealJson,
+} from "./schema.ts";
 import { computeSegment, type MeteredRecord } from "./segment.ts";
 import { TraceError } from "./errors.ts";
 
@@ -58,7 +72,14 @@ export class TraceBuilder {
     header: TraceHeaderJson;
     key: WorkerKey;
     sink: (line: TraceLineJson) => void;
-    state?: { nextSeq: number; lastTEnd: number; head: bigint; sealedHead: bigint; nextSegment: number; pending: MeteredRecord[] };
+    state?: {
+      nextSeq: number;
+      lastTEnd: number;
+      head: bigint;
+      sealedHead: bigint;
+      nextSegment: number;
+      pending: MeteredRecord[];
+    };
   }) {
     this.header = args.header;
     this.key = args.key;
@@ -138,15 +159,33 @@ export class TraceBuilder {
   async addRecord(m: Measurement): Promise<TraceRecordJson> {
     const seq = this.nextSeq;
     if (m.tStart < this.lastTEnd) {
-      throw new TraceError("tStart", `must not be before the previous record's tEnd ${this.lastTEnd} (records overlap), got ${m.tStart}`, { seq });
+      throw new TraceError(
+        "tStart",
+        `must not be before the previous record's tEnd ${this.lastTEnd} (records overlap), got ${m.tStart}`,
+        { seq },
+      );
     }
     const digest = recordDigest({
       ...(seq === 0 ? { headerSha256: this.headerHash } : {}),
       outputSha256: m.outputSha256,
       ...(m.files ? { fileSha256s: m.files.map((f) => f.sha256) } : {}),
     });
-    const fields = { seq, tStart: m.tStart, tEnd: m.tEnd, utilBps: m.utilBps, memMiB: m.memMiB, powerMw: m.powerMw, energyMj: m.energyMj, digest };
-    const draft = { type: "record" as const, ...fields, outputSha256: m.outputSha256, ...(m.files ? { files: m.files } : {}) };
+    const fields = {
+      seq,
+      tStart: m.tStart,
+      tEnd: m.tEnd,
+      utilBps: m.utilBps,
+      memMiB: m.memMiB,
+      powerMw: m.powerMw,
+      energyMj: m.energyMj,
+      digest,
+    };
+    const draft = {
+      type: "record" as const,
+      ...fields,
+      outputSha256: m.outputSha256,
+      ...(m.files ? { files: m.files } : {}),
+    };
     // Validate ranges before hashing so a bad sample names its field instead of failing in Poseidon.
     const parsed = recordSchema.safeParse(toJson({ ...draft, hash: 0n, head: 0n }));
     if (!parsed.success) {

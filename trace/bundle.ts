@@ -9,7 +9,9 @@ import { fieldString, uint256String, uintNumber } from "./schema.ts";
 const hex32 = z.string().regex(/^0x[0-9a-f]{64}$/, "must be 0x followed by 64 lowercase hex digits");
 const address = z.string().regex(/^0x[0-9a-fA-F]{40}$/, "must be a 20-byte hex address");
 const g1 = z.array(fieldString).length(3, "must have 3 projective coordinates");
-const g2 = z.array(z.array(fieldString).length(2, "must have 2 limbs")).length(3, "must have 3 projective coordinates");
+const g2 = z
+  .array(z.array(fieldString).length(2, "must have 2 limbs"))
+  .length(3, "must have 3 projective coordinates");
 
 export const bundleSchema = z.strictObject({
   kind: z.literal("meterproof-segment-bundle"),
@@ -38,7 +40,9 @@ export const bundleSchema = z.strictObject({
     usage: uint256String,
   }),
   /** [jobTag, workerKeyHash, prevHead, newHead, meter], the circuit's public inputs in order. */
-  publicSignals: z.array(fieldString).length(5, "must have 5 entries: jobTag, workerKeyHash, prevHead, newHead, meter"),
+  publicSignals: z
+    .array(fieldString)
+    .length(5, "must have 5 entries: jobTag, workerKeyHash, prevHead, newHead, meter"),
   proof: z.strictObject({
     pi_a: g1,
     pi_b: g2,

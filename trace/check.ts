@@ -4,7 +4,14 @@ import { TraceError } from "./errors.ts";
 import { chainHead, computeJobTag, headerSha256, recordDigest, recordHash } from "./hashing.ts";
 import { readLines } from "./jsonl.ts";
 import { verifySeal, workerKeyHash } from "./keys.ts";
-import { headerSchema, recordSchema, sealSchema, type TraceHeader, type TraceRecord, type TraceSeal } from "./schema.ts";
+import {
+  headerSchema,
+  recordSchema,
+  sealSchema,
+  type TraceHeader,
+  type TraceRecord,
+  type TraceSeal,
+} from "./schema.ts";
 import { computeSegment, type Segment } from "./segment.ts";
 
 /** A trace that passed every check, with what was derived from it. */
@@ -33,7 +40,8 @@ function parseWith<S extends z.ZodType>(schema: S, value: unknown, line: number,
   if (!result.success) {
     const issue = result.error.issues[0]!;
     const field = issue.path.length > 0 ? issue.path.join(".") : "line";
-    const rule = issue.code === "unrecognized_keys" ? `has unknown fields ${issue.keys.join(", ")}` : issue.message;
+    const rule =
+      issue.code === "unrecognized_keys" ? `has unknown fields ${issue.keys.join(", ")}` : issue.message;
     throw new TraceError(field, rule, { line, ...(seq !== undefined ? { seq } : {}) });
   }
   return result.data;
@@ -66,25 +74,38 @@ export class TraceChecker {
     this.lines = line;
     const type = typeof value === "object" && value !== null ? (value as { type?: unknown }).type : undefined;
     if (!this.header) {
-      if (type !== "header") throw new TraceError("type", `must be "header" on the first line, got ${JSON.stringify(type)}`, { line });
+      if (type !== "header")
+        throw new TraceError("type", `must be "header" on the first line, got ${JSON.stringify(type)}`, {
+          line,
+        });
       this.checkHeader(value, line);
       return;
     }
     if (type === "record") this.checkRecord(value, line);
     else if (type === "seal") await this.checkSeal(value, line);
-    else if (type === "header") throw new TraceError("type", "header may only appear on the first line", { line });
-    else throw new TraceError("type", `must be "header", "record" or "seal", got ${JSON.stringify(type)}`, { line });
+    else if (type === "header")
+      throw new TraceError("type", "header may only appear on the first line", { line });
+    else
+      throw new TraceError("type", `must be "header", "record" or "seal", got ${JSON.stringify(type)}`, {
+        line,
+      });
   }
 
   private checkHeader(value: unknown, line: number): void {
     const header = parseWith(headerSchema, value, line);
     const jobTag = computeJobTag(header);
     if (header.jobTag !== jobTag) {
-      throw new TraceError("jobTag", `must equal keccak256(abi.encode(chainId, escrow, jobId, provider)) mod r = ${jobTag}`, { line });
+      throw new TraceError(
+        "jobTag",
+        `must equal keccak256(abi.encode(chainId, escrow, jobId, provider)) mod r = ${jobTag}`,
+        { line },
+      );
     }
     const keyHash = workerKeyHash(header.workerKey);
     if (header.workerKeyHash !== keyHash) {
-      throw new TraceError("workerKeyHash", `must equal Poseidon(workerKey.ax, workerKey.ay) = ${keyHash}`, { line });
+      throw new TraceError("workerKeyHash", `must equal Poseidon(workerKey.ax, workerKey.ay) = ${keyHash}`, {
+        line,
+      });
     }
     this.header = header;
     this.headerHash = headerSha256(value);
@@ -93,34 +114,68 @@ export class TraceChecker {
   private checkRecord(value: unknown, line: number): void {
     const header = this.header!;
     const expectedSeq = this.records.length;
-    const seq = typeof (value as { seq?: unknown }).seq === "number" ? ((value as { seq: number }).seq) : undefined;
+    const seq =
+      typeof (value as { seq?: unknown }).seq === "number" ? (value as { seq: number }).seq : undefined;
     const r = parseWith(recordSchema, value, line, seq);
     const at = { line, seq: r.seq };
-    if (r.seq !== expectedSeq) throw new TraceError("seq", `must be ${expectedSeq} (records are numbered 0, 1, 2, … without gaps), got ${r.seq}`, at);
-    if (r.tEnd <= r.tStart) throw new TraceError("tEnd", `must be after tStart (${r.tStart}), got ${r.tEnd}`, at);
+    if (r.seq !== expectedSeq)
+      throw new TraceError(
+        "seq",
+        `must be ${expectedSeq} (records are numbered 0, 1, 2, … without gaps), got ${r.seq}`,
+        at,
+      );
+    if (r.tEnd <= r.tStart)
+      throw new TraceError("tEnd", `must be after tStart (${r.tStart}), got ${r.tEnd}`, at);
     if (r.tEnd - r.tStart > MAX_INTERVAL_MS) {
-      throw new TraceError("tEnd", `must be at most ${MAX_INTERVAL_MS} ms after tStart (interval too long: ${r.tEnd - r.tStart} ms)`, at);
+      throw new TraceError(
+        "tEnd",
+        `must be at most ${MAX_INTERVAL_MS} ms after tStart (interval too long: ${r.tEnd - r.tStart} ms)`,
+        at,
+      );
     }
     if (this.records.length - this.sealedCount >= header.segmentSize) {
-      throw new TraceError("seal", `must follow every ${header.segmentSize} records (the header's segmentSize); record ${r.seq} comes after ${header.segmentSize} unsealed records`, at);
+      throw new TraceError(
+        "seal",
+        `must follow every ${header.segmentSize} records (the header's segmentSize); record ${r.seq} comes after ${header.segmentSize} unsealed records`,
+        at,
+      );
     }
     const prev = this.records.at(-1);
     if (prev && r.tStart < prev.tEnd) {
-      throw new TraceError("tStart", `must not be before the previous record's tEnd ${prev.tEnd} (records overlap), got ${r.tStart}`, at);
+      throw new TraceError(
+        "tStart",
+        `must not be before the previous record's tEnd ${prev.tEnd} (records overlap), got ${r.tStart}`,
+        at,
+      );
     }
     if (!prev && r.tStart < header.startTime) {
-      throw new TraceError("tStart", `must not be before the header's startTime ${header.startTime}, got ${r.tStart}`, at);
+      throw new TraceError(
+        "tStart",
+        `must not be before the header's startTime ${header.startTime}, got ${r.tStart}`,
+        at,
+      );
     }
     const digest = recordDigest({
       ...(r.seq === 0 ? { headerSha256: this.headerHash } : {}),
       outputSha256: r.outputSha256,
       ...(r.files ? { fileSha256s: r.files.map((f) => f.sha256) } : {}),
     });
-    if (r.digest !== digest) throw new TraceError("digest", `must equal the truncated SHA-256 of the record's output hashes = ${digest}`, at);
+    if (r.digest !== digest)
+      throw new TraceError(
+        "digest",
+        `must equal the truncated SHA-256 of the record's output hashes = ${digest}`,
+        at,
+      );
     const hash = recordHash(header.jobTag, r);
-    if (r.hash !== hash) throw new TraceError("hash", `must equal Poseidon(jobTag, seq, tStart, tEnd, utilBps, memMiB, powerMw, energyMj, digest) = ${hash}`, at);
+    if (r.hash !== hash)
+      throw new TraceError(
+        "hash",
+        `must equal Poseidon(jobTag, seq, tStart, tEnd, utilBps, memMiB, powerMw, energyMj, digest) = ${hash}`,
+        at,
+      );
     const head = chainHead(this.head, hash);
-    if (r.head !== head) throw new TraceError("head", `must equal Poseidon(previous head, hash) = ${head}`, at);
+    if (r.head !== head)
+      throw new TraceError("head", `must equal Poseidon(previous head, hash) = ${head}`, at);
     this.head = head;
     this.records.push(r);
   }
@@ -130,10 +185,19 @@ export class TraceChecker {
     const s = parseWith(sealSchema, value, line);
     const at = { line, segment: s.segment };
     const pending = this.records.slice(this.sealedCount);
-    if (s.segment !== this.segments.length) throw new TraceError("segment", `must be ${this.segments.length} (segments are numbered 0, 1, 2, …), got ${s.segment}`, at);
+    if (s.segment !== this.segments.length)
+      throw new TraceError(
+        "segment",
+        `must be ${this.segments.length} (segments are numbered 0, 1, 2, …), got ${s.segment}`,
+        at,
+      );
     if (pending.length === 0) throw new TraceError("seal", "must follow at least one unsealed record", at);
     if (pending.length > header.segmentSize) {
-      throw new TraceError("seal", `covers ${pending.length} records, more than the header's segmentSize ${header.segmentSize}`, at);
+      throw new TraceError(
+        "seal",
+        `covers ${pending.length} records, more than the header's segmentSize ${header.segmentSize}`,
+        at,
+      );
     }
     const computed = computeSegment(s.segment, this.sealedHead, pending);
     const claims: [keyof TraceSeal & keyof Segment, unknown, unknown][] = [
@@ -146,10 +210,15 @@ export class TraceChecker {
       ["usage", s.usage, computed.usage],
     ];
     for (const [field, claimed, actual] of claims) {
-      if (claimed !== actual) throw new TraceError(field, `must be ${actual} for the records this seal covers, got ${claimed}`, at);
+      if (claimed !== actual)
+        throw new TraceError(field, `must be ${actual} for the records this seal covers, got ${claimed}`, at);
     }
     if (this.opts.verifySignatures && !(await verifySeal(header.workerKey, s.newHead, s.signature))) {
-      throw new TraceError("signature", "must be the worker key's EdDSA-Poseidon signature of Poseidon(SEAL_DOMAIN, newHead)", at);
+      throw new TraceError(
+        "signature",
+        "must be the worker key's EdDSA-Poseidon signature of Poseidon(SEAL_DOMAIN, newHead)",
+        at,
+      );
     }
     this.seals.push(s);
     this.segments.push(computed);
@@ -176,7 +245,10 @@ export class TraceChecker {
  * Reads and checks a trace file. A torn last line is an error unless `allowTornTail` (used
  * by `worker --resume`), in which case it is skipped and reported in `tornLine`.
  */
-export async function readTrace(path: string, opts: CheckOptions & { allowTornTail?: boolean } = {}): Promise<CheckedTrace> {
+export async function readTrace(
+  path: string,
+  opts: CheckOptions & { allowTornTail?: boolean } = {},
+): Promise<CheckedTrace> {
   const checker = new TraceChecker(opts);
   let tornLine: number | undefined;
   for await (const { line, text, torn } of readLines(path)) {
@@ -185,7 +257,9 @@ export async function readTrace(path: string, opts: CheckOptions & { allowTornTa
         tornLine = line;
         break;
       }
-      throw new TraceError("line", "is torn: the file ends without a newline (the writer stopped mid-line)", { line });
+      throw new TraceError("line", "is torn: the file ends without a newline (the writer stopped mid-line)", {
+        line,
+      });
     }
     let value: unknown;
     try {

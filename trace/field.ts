@@ -11,10 +11,12 @@ export function toUint(field: string, value: unknown, bits: number | "field"): b
   if (typeof value === "bigint") v = value;
   else if (typeof value === "number") {
     if (!Number.isInteger(value)) throw new TraceError(field, `must be an integer, got ${value}`);
-    if (!Number.isSafeInteger(value)) throw new TraceError(field, `must be a decimal string above 2^53, got ${value}`);
+    if (!Number.isSafeInteger(value))
+      throw new TraceError(field, `must be a decimal string above 2^53, got ${value}`);
     v = BigInt(value);
   } else if (typeof value === "string") {
-    if (!/^-?[0-9]+$/.test(value)) throw new TraceError(field, `must be a decimal integer string, got ${JSON.stringify(value)}`);
+    if (!/^-?[0-9]+$/.test(value))
+      throw new TraceError(field, `must be a decimal integer string, got ${JSON.stringify(value)}`);
     v = BigInt(value);
   } else {
     throw new TraceError(field, `must be an integer, got ${value === null ? "null" : typeof value}`);
@@ -35,6 +37,7 @@ export function fieldToString(v: bigint): string {
 
 /** Reads 32 bytes as a big-endian integer truncated to its first 248 bits (31 bytes): always a field element. */
 export function truncateTo248(bytes: Uint8Array): bigint {
-  if (bytes.length < 31) throw new TraceError("digest", `input must have at least 31 bytes, got ${bytes.length}`);
+  if (bytes.length < 31)
+    throw new TraceError("digest", `input must have at least 31 bytes, got ${bytes.length}`);
   return BigInt("0x" + Buffer.from(bytes.subarray(0, 31)).toString("hex"));
 }

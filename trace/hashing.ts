@@ -40,7 +40,12 @@ export function chainHead(prevHead: bigint, hash: bigint): bigint {
  * `jobTag = uint256(keccak256(abi.encode(chainId, escrow, jobId, provider))) mod r`: binds a
  * trace to one chain, escrow contract, job and payee. The escrow computes the same value.
  */
-export function computeJobTag(args: { chainId: bigint; escrow: string; jobId: bigint; provider: string }): bigint {
+export function computeJobTag(args: {
+  chainId: bigint;
+  escrow: string;
+  jobId: bigint;
+  provider: string;
+}): bigint {
   const encoded = AbiCoder.defaultAbiCoder().encode(
     ["uint256", "address", "uint256", "address"],
     [args.chainId, getAddress(args.escrow), args.jobId, getAddress(args.provider)],
@@ -53,7 +58,9 @@ export function canonicalJson(value: unknown): string {
   return JSON.stringify(value, (_k, v: unknown) => {
     if (typeof v === "bigint") return v.toString();
     if (v && typeof v === "object" && !Array.isArray(v)) {
-      return Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+      return Object.fromEntries(
+        Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+      );
     }
     return v;
   });
@@ -79,7 +86,11 @@ export function commandSha256(argv: readonly string[]): string {
  * bits so it is a field element. Record 0 folds in the header's hash first; the last record
  * folds in the hashes of the job's declared output files after its output hash.
  */
-export function recordDigest(parts: { headerSha256?: string; outputSha256: string; fileSha256s?: readonly string[] }): bigint {
+export function recordDigest(parts: {
+  headerSha256?: string;
+  outputSha256: string;
+  fileSha256s?: readonly string[];
+}): bigint {
   const hexes = [parts.headerSha256, parts.outputSha256, ...(parts.fileSha256s ?? [])].filter(
     (h): h is string => h !== undefined,
   );

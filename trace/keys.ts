@@ -41,7 +41,8 @@ export function workerKeyHash(pub: PublicKey): bigint {
 
 /** Derives the public key and key hash of 32 secret bytes. */
 export async function workerKeyFromSecret(privateKey: Uint8Array): Promise<WorkerKey> {
-  if (privateKey.length !== 32) throw new TraceError("privateKey", `must be 32 bytes, got ${privateKey.length}`);
+  if (privateKey.length !== 32)
+    throw new TraceError("privateKey", `must be 32 bytes, got ${privateKey.length}`);
   const ed = await eddsa();
   const [ax, ay] = ed.prv2pub(privateKey);
   const publicKey = { ax: ed.F.toObject(ax), ay: ed.F.toObject(ay) };

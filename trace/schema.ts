@@ -21,8 +21,13 @@ const decimal = (max: bigint, maxName: string) =>
     .string({ error: "must be a decimal integer string" })
     .superRefine((v, ctx) => {
       if (/^-[0-9]+$/.test(v)) ctx.addIssue({ code: "custom", message: `must not be negative, got ${v}` });
-      else if (!/^[0-9]+$/.test(v)) ctx.addIssue({ code: "custom", message: `must be a decimal integer string, got ${JSON.stringify(v)}` });
-      else if (BigInt(v) >= max) ctx.addIssue({ code: "custom", message: `must be below ${maxName}, got ${v}` });
+      else if (!/^[0-9]+$/.test(v))
+        ctx.addIssue({
+          code: "custom",
+          message: `must be a decimal integer string, got ${JSON.stringify(v)}`,
+        });
+      else if (BigInt(v) >= max)
+        ctx.addIssue({ code: "custom", message: `must be below ${maxName}, got ${v}` });
     })
     .transform((v) => BigInt(v));
 

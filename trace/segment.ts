@@ -45,12 +45,27 @@ export function computeSegment(index: number, prevHead: bigint, records: readonl
     head = chainHead(head, r.hash);
     usage += recordUsage(r);
   }
-  return { index, firstSeq: first.seq, lastSeq: last.seq, prevHead, newHead: head, tFirst: first.tStart, tLast: last.tEnd, usage };
+  return {
+    index,
+    firstSeq: first.seq,
+    lastSeq: last.seq,
+    prevHead,
+    newHead: head,
+    tFirst: first.tStart,
+    tLast: last.tEnd,
+    usage,
+  };
 }
 
 /** Groups records into consecutive segments of at most `size` records, chaining heads from `prevHead`. */
-export function segmentRecords(records: readonly MeteredRecord[], size: number, prevHead = 0n, firstIndex = 0): Segment[] {
-  if (!Number.isInteger(size) || size < 1) throw new RangeError(`segment size must be a positive integer, got ${size}`);
+export function segmentRecords(
+  records: readonly MeteredRecord[],
+  size: number,
+  prevHead = 0n,
+  firstIndex = 0,
+): Segment[] {
+  if (!Number.isInteger(size) || size < 1)
+    throw new RangeError(`segment size must be a positive integer, got ${size}`);
   const segments: Segment[] = [];
   let head = prevHead;
   for (let i = 0; i < records.length; i += size) {
@@ -74,7 +89,11 @@ export function packMeter(m: Meter): bigint {
 
 export function unpackMeter(packed: bigint): Meter {
   const mask = (1n << TIME_SHIFT) - 1n;
-  return { tFirst: Number(packed & mask), tLast: Number((packed >> TIME_SHIFT) & mask), usage: packed >> (2n * TIME_SHIFT) };
+  return {
+    tFirst: Number(packed & mask),
+    tLast: Number((packed >> TIME_SHIFT) & mask),
+    usage: packed >> (2n * TIME_SHIFT),
+  };
 }
 
 /** Largest usage a segment of `size` records can carry. */

@@ -10,7 +10,13 @@ export function usageToGpuHours(usage: bigint): number {
  * by the remaining budget. `price` is token units per H100-equivalent hour, `weightBps`
  * the device class weight in H100-equivalent basis points. Mirrors `ComputeEscrow`.
  */
-export function segmentPayout(args: { usage: bigint; weightBps: bigint; price: bigint; remainingBudget?: bigint }): bigint {
-  const amount = (args.usage * args.weightBps * args.price) / (USAGE_PER_GPU_SECOND * H100_WEIGHT_BPS * 3600n);
+export function segmentPayout(args: {
+  usage: bigint;
+  weightBps: bigint;
+  price: bigint;
+  remainingBudget?: bigint;
+}): bigint {
+  const amount =
+    (args.usage * args.weightBps * args.price) / (USAGE_PER_GPU_SECOND * H100_WEIGHT_BPS * 3600n);
   return args.remainingBudget !== undefined && amount > args.remainingBudget ? args.remainingBudget : amount;
 }

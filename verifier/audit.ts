@@ -94,7 +94,12 @@ export async function auditTrace(tracePath: string, chain?: ChainView): Promise<
 
   for await (const { line, text, torn } of readLines(tracePath)) {
     if (torn) {
-      add({ check: "integrity", status: "fail", line, message: "the last line is torn (the file ends mid-line)" });
+      add({
+        check: "integrity",
+        status: "fail",
+        line,
+        message: "the last line is torn (the file ends mid-line)",
+      });
       integrityBroken = true;
       break;
     }
@@ -136,7 +141,11 @@ export async function auditTrace(tracePath: string, chain?: ChainView): Promise<
       });
     }
     if (checked.unsealedRecords > 0) {
-      add({ check: "integrity", status: "warn", message: `${checked.unsealedRecords} records after the last seal are not covered by any proof` });
+      add({
+        check: "integrity",
+        status: "warn",
+        message: `${checked.unsealedRecords} records after the last seal are not covered by any proof`,
+      });
     }
   } catch (err) {
     if (!(err instanceof TraceError)) throw err;
@@ -159,13 +168,18 @@ export async function auditTrace(tracePath: string, chain?: ChainView): Promise<
       segments: segments.length,
       usage: usage.toString(),
       gpuHours: usageToGpuHours(usage),
-      ...(mine ? { onChainSegments: mine.length, paid: mine.reduce((s, a) => s + a.payout, 0n).toString() } : {}),
+      ...(mine
+        ? { onChainSegments: mine.length, paid: mine.reduce((s, a) => s + a.payout, 0n).toString() }
+        : {}),
     },
   };
 }
 
 function pick(loc: { line?: number; seq?: number; segment?: number }): Pick<Finding, "seq" | "segment"> {
-  return { ...(loc.seq !== undefined ? { seq: loc.seq } : {}), ...(loc.segment !== undefined ? { segment: loc.segment } : {}) };
+  return {
+    ...(loc.seq !== undefined ? { seq: loc.seq } : {}),
+    ...(loc.segment !== undefined ? { segment: loc.segment } : {}),
+  };
 }
 
 function plausibility(header: TraceHeader, records: readonly TraceRecord[], add: (f: Finding) => void): void {
@@ -184,26 +198,61 @@ function plausibility(header: TraceHeader, records: readonly TraceRecord[], add:
       const [failLo, failHi] = PLAUSIBILITY.energyFail;
       const [warnLo, warnHi] = PLAUSIBILITY.energyWarn;
       if (ratio < failLo || ratio > failHi) {
-        count("energy", { check: "energy", status: "fail", seq: r.seq, message: `energy ${r.energyMj} mJ is impossible for ${r.powerMw} mW over ${dt} ms (expected about ${Math.round(expectedMj)} mJ)` });
+        count("energy", {
+          check: "energy",
+          status: "fail",
+          seq: r.seq,
+          message: `energy ${r.energyMj} mJ is impossible for ${r.powerMw} mW over ${dt} ms (expected about ${Math.round(expectedMj)} mJ)`,
+        });
       } else if (ratio < warnLo || ratio > warnHi) {
-        count("energy", { check: "energy", status: "warn", seq: r.seq, message: `energy ${r.energyMj} mJ is ${(ratio * 100).toFixed(0)}% of power × time` });
+        count("energy", {
+          check: "energy",
+          status: "warn",
+          seq: r.seq,
+          message: `energy ${r.energyMj} mJ is ${(ratio * 100).toFixed(0)}% of power × time`,
+        });
       }
     } else if (header.sampler === "nvml" && r.energyMj > 0) {
-      count("energy", { check: "energy", status: "fail", seq: r.seq, message: `energy ${r.energyMj} mJ reported with zero power` });
+      count("energy", {
+        check: "energy",
+        status: "fail",
+        seq: r.seq,
+        message: `energy ${r.energyMj} mJ reported with zero power`,
+      });
     }
     if (header.sampler === "nvml" && r.utilBps >= 5000 && r.powerMw < PLAUSIBILITY.busyMinPowerMw) {
-      count("busy", { check: "idle-power", status: "warn", seq: r.seq, message: `utilization ${r.utilBps / 100}% at ${r.powerMw / 1000} W: a busy GPU draws more` });
+      count("busy", {
+        check: "idle-power",
+        status: "warn",
+        seq: r.seq,
+        message: `utilization ${r.utilBps / 100}% at ${r.powerMw / 1000} W: a busy GPU draws more`,
+      });
     }
     if (prev && r.tStart - prev.tEnd > header.intervalMs) {
-      count("gaps", { check: "gaps", status: "warn", seq: r.seq, message: `${r.tStart - prev.tEnd} ms without records before this one (interval ${header.intervalMs} ms)` });
+      count("gaps", {
+        check: "gaps",
+        status: "warn",
+        seq: r.seq,
+        message: `${r.tStart - prev.tEnd} ms without records before this one (interval ${header.intervalMs} ms)`,
+      });
     }
     if (dt > header.intervalMs + 1000) {
-      count("long", { check: "interval", status: "warn", seq: r.seq, message: `covers ${dt} ms, longer than the header's interval ${header.intervalMs} ms` });
+      count("long", {
+        check: "interval",
+        status: "warn",
+        seq: r.seq,
+        message: `covers ${dt} ms, longer than the header's interval ${header.intervalMs} ms`,
+      });
     }
     if (r.outputSha256 !== PLAUSIBILITY.emptyOutput) {
       const first = seenOutput.get(r.outputSha256);
       if (first !== undefined) {
-        count("repeats", { check: "repeated-digest", status: "warn", seq: r.seq, message: `the same output as record ${first} (a replayed interval?)` });
+        count("repeats", {
+          check: "repeated-digest",
+          status: "warn",
+          seq: r.seq,
+          message: `the same output as record ${first} (a replayed interval?)`,
+        });
       } else seenOutput.set(r.outputSha256, r.seq);
     }
     prev = r;
@@ -220,9 +269,18 @@ function plausibility(header: TraceHeader, records: readonly TraceRecord[], add:
   }
 }
 
-function compareWithChain(header: TraceHeader, segments: readonly Segment[], chain: ChainView, add: (f: Finding) => void): void {
+function compareWithChain(
+  header: TraceHeader,
+  segments: readonly Segment[],
+  chain: ChainView,
+  add: (f: Finding) => void,
+): void {
   if (chain.jobTag !== header.jobTag) {
-    add({ check: "chain", status: "fail", message: `the trace's jobTag ${header.jobTag} is not the on-chain job's ${chain.jobTag}` });
+    add({
+      check: "chain",
+      status: "fail",
+      message: `the trace's jobTag ${header.jobTag} is not the on-chain job's ${chain.jobTag}`,
+    });
     return;
   }
   const byPrevHead = new Map(segments.map((s) => [s.prevHead, s]));
@@ -232,7 +290,11 @@ function compareWithChain(header: TraceHeader, segments: readonly Segment[], cha
     if (a.workerKeyHash !== header.workerKeyHash) continue; // another worker's lane of the same job
     const s = byPrevHead.get(a.prevHead);
     if (!s) {
-      add({ check: "chain", status: "fail", message: `segment proven on chain in ${a.txHash} (prevHead ${a.prevHead}) is missing from the trace` });
+      add({
+        check: "chain",
+        status: "fail",
+        message: `segment proven on chain in ${a.txHash} (prevHead ${a.prevHead}) is missing from the trace`,
+      });
       continue;
     }
     proven.add(s.index);
@@ -242,23 +304,51 @@ function compareWithChain(header: TraceHeader, segments: readonly Segment[], cha
     if (a.tLast !== s.tLast) diffs.push(`tLast ${a.tLast} on chain, ${s.tLast} in the trace`);
     if (a.usage !== s.usage) diffs.push(`usage ${a.usage} on chain, ${s.usage} in the trace`);
     if (diffs.length > 0) {
-      add({ check: "chain", status: "fail", segment: s.index, message: `the on-chain event differs from the seal: ${diffs.join("; ")}` });
+      add({
+        check: "chain",
+        status: "fail",
+        segment: s.index,
+        message: `the on-chain event differs from the seal: ${diffs.join("; ")}`,
+      });
       continue;
     }
-    const expectedPayout = segmentPayout({ usage: a.usage, weightBps: a.weightBps, price: chain.pricePerH100Hour, remainingBudget: a.remainingBefore });
+    const expectedPayout = segmentPayout({
+      usage: a.usage,
+      weightBps: a.weightBps,
+      price: chain.pricePerH100Hour,
+      remainingBudget: a.remainingBefore,
+    });
     if (a.payout !== expectedPayout) {
-      add({ check: "payout", status: "fail", segment: s.index, message: `paid ${a.payout}, but the rate card gives ${expectedPayout} for usage ${a.usage}` });
+      add({
+        check: "payout",
+        status: "fail",
+        segment: s.index,
+        message: `paid ${a.payout}, but the rate card gives ${expectedPayout} for usage ${a.usage}`,
+      });
       continue;
     }
     if (s.tLast > a.blockTimestamp * 1000 + chain.maxClockSkewMs) {
-      add({ check: "block-time", status: "fail", segment: s.index, message: `ends at ${s.tLast}, after the block that accepted it (${a.blockTimestamp * 1000})` });
+      add({
+        check: "block-time",
+        status: "fail",
+        segment: s.index,
+        message: `ends at ${s.tLast}, after the block that accepted it (${a.blockTimestamp * 1000})`,
+      });
       continue;
     }
     matched++;
   }
-  add({ check: "chain", status: "pass", message: `${matched} on-chain segments match the trace's seals, payouts and block times` });
+  add({
+    check: "chain",
+    status: "pass",
+    message: `${matched} on-chain segments match the trace's seals, payouts and block times`,
+  });
   const unproven = segments.filter((s) => !proven.has(s.index));
   if (unproven.length > 0) {
-    add({ check: "chain", status: "warn", message: `${unproven.length} sealed segments are not on chain yet (first: segment ${unproven[0]!.index})` });
+    add({
+      check: "chain",
+      status: "warn",
+      message: `${unproven.length} sealed segments are not on chain yet (first: segment ${unproven[0]!.index})`,
+    });
   }
 }

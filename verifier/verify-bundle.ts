@@ -15,7 +15,10 @@ export type BundleVerdict = { ok: true; bundle: ProofBundle } | { ok: false; rea
  * data say the same as its public signals, that it was made for the pinned verification
  * key, and that the Groth16 proof verifies. The first failed check is the reason.
  */
-export async function verifyBundle(json: unknown, keyFor: (circuitId: number) => VerificationKey | undefined): Promise<BundleVerdict> {
+export async function verifyBundle(
+  json: unknown,
+  keyFor: (circuitId: number) => VerificationKey | undefined,
+): Promise<BundleVerdict> {
   const parsed = bundleSchema.safeParse(json);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
@@ -23,20 +26,34 @@ export async function verifyBundle(json: unknown, keyFor: (circuitId: number) =>
   }
   const b = parsed.data;
   const key = keyFor(b.circuitId);
-  if (!key) return { ok: false, reason: `no verification key for circuit ${b.circuitId} in the setup manifest` };
+  if (!key)
+    return { ok: false, reason: `no verification key for circuit ${b.circuitId} in the setup manifest` };
   if (b.vkeySha256 !== key.vkeySha256) {
-    return { ok: false, reason: `made for another verification key: vkeySha256 ${b.vkeySha256}, the manifest pins ${key.vkeySha256}` };
+    return {
+      ok: false,
+      reason: `made for another verification key: vkeySha256 ${b.vkeySha256}, the manifest pins ${key.vkeySha256}`,
+    };
   }
   const mismatch = metadataMismatch(b);
   if (mismatch) return { ok: false, reason: `metadata disagrees with the public signals: ${mismatch}` };
   const valid = await snarkjs.groth16.verify(key.vkey, b.publicSignals.map(String), toSnarkjsProof(b));
-  if (!valid) return { ok: false, reason: `the proof does not verify against circuit ${b.circuitId}'s verification key` };
+  if (!valid)
+    return {
+      ok: false,
+      reason: `the proof does not verify against circuit ${b.circuitId}'s verification key`,
+    };
   return { ok: true, bundle: b };
 }
 
 /** Names the first field where the bundle's metadata or call data contradicts its public signals. */
 function metadataMismatch(b: ProofBundle): string | undefined {
-  const [jobTag, workerKeyHash, prevHead, newHead, meter] = b.publicSignals as [bigint, bigint, bigint, bigint, bigint];
+  const [jobTag, workerKeyHash, prevHead, newHead, meter] = b.publicSignals as [
+    bigint,
+    bigint,
+    bigint,
+    bigint,
+    bigint,
+  ];
   const s = b.segment;
   const checks: [string, unknown, unknown][] = [
     ["job.jobTag (recomputed from chainId, escrow, jobId, provider)", computeJobTag(b.job), b.job.jobTag],
@@ -44,7 +61,11 @@ function metadataMismatch(b: ProofBundle): string | undefined {
     ["job.workerKeyHash", b.job.workerKeyHash, workerKeyHash],
     ["segment.prevHead", s.prevHead, prevHead],
     ["segment.newHead", s.newHead, newHead],
-    ["segment meter (tFirst, tLast, usage)", packMeter({ tFirst: s.tFirst, tLast: s.tLast, usage: s.usage }), meter],
+    [
+      "segment meter (tFirst, tLast, usage)",
+      packMeter({ tFirst: s.tFirst, tLast: s.tLast, usage: s.usage }),
+      meter,
+    ],
     ["calldata.jobId", b.calldata.jobId, b.job.jobId],
     ["calldata.circuitId", b.calldata.circuitId, b.circuitId],
     ["calldata.workerKeyHash", b.calldata.workerKeyHash, workerKeyHash],

@@ -21,8 +21,8 @@ include "ranges.circom";
  * (MeteredSegment's telescoping argument). memMiB, powerMw, energyMj and digest enter only
  * the hash, never arithmetic, so they need no range check: the hash chain binds them to the
  * head the worker signed.
- * Cost (--O2): 420 (Poseidon(9)) + 243 (Poseidon(2)) + 1 (head select) + 18 (interval)
- * + 30 (utilBps) + 1 (usage) = 713 constraints.
+ * Cost (--O2): 417 (Poseidon(9)) + 240 (Poseidon(2)) + 1 (head select) + 18 (interval)
+ * + 28 (utilBps) + 1 (usage) = 705 constraints.
  */
 template RecordLink() {
     signal input enabled;

@@ -18,7 +18,17 @@ include "circomlib/circuits/poseidon.circom";
  * circomlib's EdDSAPoseidonVerifier checks S < subgroup order and A != low-order point;
  * its `enabled` input is the constant 1, never a witness value. A and R8 are also checked
  * to lie on the curve, as trace/keys.ts `verifyPoseidon` does.
- * Cost (--O2): about 4,200 for the verifier + 2 x 243 (Poseidon(2)) + 2 x 3 (on-curve).
+ * Cost (--O2): 4,690 constraints: 4,217 for the verifier, 2 x 240 (Poseidon(2)) and
+ * 2 x 3 (on-curve), less a few that --O2 merges.
+ *
+ * `circom --inspect` reports four CA02 warnings ("signals that do not appear in any
+ * constraint of the father component"), all inside circomlib templates this one uses, and
+ * all harmless (test/circuit-constraints.test.ts pins that these are the only warnings):
+ * - CompConstant(subgroup order - 1) and CompConstant(r - 1) (the latter in AliasCheck, in
+ *   Num2Bits_strict): each decomposes a sum with Num2Bits(135) and uses only bit 127; the
+ *   other bits exist to range-check the sum, which Num2Bits constrains itself.
+ * - EscalarMulAny(254) and EscalarMulFix(253, BASE8): the last window's doubled point,
+ *   `segments[1].dbl`, would feed a next window that does not exist.
  */
 template SealSignature() {
     signal input workerKeyHash;

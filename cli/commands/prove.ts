@@ -11,24 +11,35 @@ export function registerProve(program: Command): void {
     .option("--size <n>", "circuit size N (default: the trace's segmentSize)")
     .action(async (tracePath: string, opts: { out: string; jobs: string; size?: string }) => {
       const jobs = Number(opts.jobs);
-      if (!Number.isInteger(jobs) || jobs < 1 || jobs > 64) throw new CliError(`--jobs must be an integer from 1 to 64, got ${opts.jobs}`);
+      if (!Number.isInteger(jobs) || jobs < 1 || jobs > 64)
+        throw new CliError(`--jobs must be an integer from 1 to 64, got ${opts.jobs}`);
       const { readTrace, TraceError } = await import("../../trace/index.ts");
       const { proveTrace } = await import("../../prover/prove-trace.ts");
       const { loadProvingCircuit } = await import("../../prover/load-circuit.ts");
       const { CircuitError } = await import("../../circuits/index.ts");
       const { progressReporter } = await import("../progress.ts");
       try {
-        const size = opts.size !== undefined ? Number(opts.size) : (await readTrace(tracePath, { verifySignatures: false })).header.segmentSize;
+        const size =
+          opts.size !== undefined
+            ? Number(opts.size)
+            : (await readTrace(tracePath, { verifySignatures: false })).header.segmentSize;
         const circuit = await loadProvingCircuit(size);
         const progress = progressReporter("proving");
-        const result = await proveTrace({ tracePath, outDir: opts.out, circuit, jobs, onProgress: progress.update }).finally(progress.stop);
+        const result = await proveTrace({
+          tracePath,
+          outDir: opts.out,
+          circuit,
+          jobs,
+          onProgress: progress.update,
+        }).finally(progress.stop);
         console.log(
           `${result.written.length} segments proven, ${result.alreadyProven} already had bundles (${result.segments} sealed segments) in ${opts.out}`,
         );
       } catch (err) {
         if (err instanceof TraceError) throw new CliError(`${tracePath}: ${err.message}`, EXIT_FAILED);
         if (err instanceof CircuitError) throw new CliError(err.message, EXIT_FAILED);
-        if ((err as NodeJS.ErrnoException).code === "ENOENT") throw new CliError(`${(err as NodeJS.ErrnoException).path ?? tracePath}: no such file`);
+        if ((err as NodeJS.ErrnoException).code === "ENOENT")
+          throw new CliError(`${(err as NodeJS.ErrnoException).path ?? tracePath}: no such file`);
         throw err;
       }
     });

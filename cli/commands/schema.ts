@@ -4,7 +4,9 @@ import { CliError } from "../output.ts";
 export function registerSchema(program: Command): void {
   program
     .command("schema")
-    .description("print the JSON Schema of a file format (docs/bundle.schema.json is this output for bundles)")
+    .description(
+      "print the JSON Schema of a file format (docs/bundle.schema.json is this output for bundles)",
+    )
     .argument("<format>", "bundle")
     .action(async (format: string) => {
       if (format !== "bundle") throw new CliError(`format must be "bundle", got ${JSON.stringify(format)}`);

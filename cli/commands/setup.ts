@@ -10,7 +10,8 @@ const INSECURE_BANNER = [
 ];
 
 function parseSize(value: string): number {
-  if (!/^[0-9]+$/.test(value)) throw new CliError(`--size must be a positive integer, got ${JSON.stringify(value)}`);
+  if (!/^[0-9]+$/.test(value))
+    throw new CliError(`--size must be a positive integer, got ${JSON.stringify(value)}`);
   return Number(value);
 }
 
@@ -25,36 +26,46 @@ export function registerSetup(program: Command): void {
     .option("--ptau <file>", "phase-1 powers-of-tau ceremony file (default: an INSECURE development file)")
     .option("--beacon <hex>", "hex of the final phase-2 beacon (e.g. a future block hash)")
     .option("--force", "redo every stage even when its inputs are unchanged")
-    .option("--check", "only check that the verification key and verifier match the zkey in the manifest; exit 1 if not")
-    .action(async (opts: { size: number; ptau?: string; beacon?: string; force?: boolean; check?: boolean }) => {
-      try {
-        if (opts.check) {
-          const result = await checkSetup({ size: opts.size });
-          if (!result.ok) {
-            for (const p of result.problems) console.error(`  ${p}`);
-            throw new CliError(`setup --check: segment_${opts.size} does not match its manifest`, EXIT_FAILED);
+    .option(
+      "--check",
+      "only check that the verification key and verifier match the zkey in the manifest; exit 1 if not",
+    )
+    .action(
+      async (opts: { size: number; ptau?: string; beacon?: string; force?: boolean; check?: boolean }) => {
+        try {
+          if (opts.check) {
+            const result = await checkSetup({ size: opts.size });
+            if (!result.ok) {
+              for (const p of result.problems) console.error(`  ${p}`);
+              throw new CliError(
+                `setup --check: segment_${opts.size} does not match its manifest`,
+                EXIT_FAILED,
+              );
+            }
+            console.log(
+              `segment_${opts.size}: verification key and verifier match the zkey pinned in the manifest`,
+            );
+            if (result.manifest?.setup.insecure) console.log(INSECURE_BANNER[0]);
+            return;
           }
-          console.log(`segment_${opts.size}: verification key and verifier match the zkey pinned in the manifest`);
-          if (result.manifest?.setup.insecure) console.log(INSECURE_BANNER[0]);
-          return;
+          const t0 = performance.now();
+          const result = await runSetup({
+            size: opts.size,
+            ...(opts.ptau ? { ptau: opts.ptau } : {}),
+            ...(opts.beacon ? { beacon: opts.beacon } : {}),
+            ...(opts.force ? { force: true } : {}),
+            log: (line) => console.log(line),
+          });
+          const { manifest } = result;
+          console.log(
+            `setup of segment_${opts.size} done in ${((performance.now() - t0) / 1000).toFixed(1)} s: ` +
+              `${manifest.circuit.constraints} constraints, zkey sha256 ${manifest.artifacts.zkey.sha256}`,
+          );
+          if (manifest.setup.insecure) for (const line of INSECURE_BANNER) console.log(line);
+        } catch (err) {
+          if (err instanceof CircuitError) throw new CliError(err.message);
+          throw err;
         }
-        const t0 = performance.now();
-        const result = await runSetup({
-          size: opts.size,
-          ...(opts.ptau ? { ptau: opts.ptau } : {}),
-          ...(opts.beacon ? { beacon: opts.beacon } : {}),
-          ...(opts.force ? { force: true } : {}),
-          log: (line) => console.log(line),
-        });
-        const { manifest } = result;
-        console.log(
-          `setup of segment_${opts.size} done in ${((performance.now() - t0) / 1000).toFixed(1)} s: ` +
-            `${manifest.circuit.constraints} constraints, zkey sha256 ${manifest.artifacts.zkey.sha256}`,
-        );
-        if (manifest.setup.insecure) for (const line of INSECURE_BANNER) console.log(line);
-      } catch (err) {
-        if (err instanceof CircuitError) throw new CliError(err.message);
-        throw err;
-      }
-    });
+      },
+    );
 }

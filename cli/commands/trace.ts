@@ -5,7 +5,9 @@ export function registerTrace(program: Command): void {
   const trace = program.command("trace").description("work with trace files");
   trace
     .command("inspect")
-    .description("check every hash, head and seal of a trace and summarize it; exit 1 naming the first bad line")
+    .description(
+      "check every hash, head and seal of a trace and summarize it; exit 1 naming the first bad line",
+    )
     .argument("<file>", "trace file (JSON Lines)")
     .option("--json", "print the summary as JSON")
     .action(async (file: string, opts: { json?: boolean }) => {
@@ -47,10 +49,14 @@ export function registerTrace(program: Command): void {
       console.log(`${file}: ok (every hash, head and seal checks out)`);
       console.log(`  job        ${summary.jobId} on chain ${summary.chainId}, escrow ${summary.escrow}`);
       console.log(`  provider   ${summary.provider}`);
-      console.log(`  device     ${t.header.device.class} (${t.header.device.name}), sampler ${t.header.sampler}`);
+      console.log(
+        `  device     ${t.header.device.class} (${t.header.device.name}), sampler ${t.header.sampler}`,
+      );
       console.log(`  records    ${summary.records} (${t.unsealedRecords} not yet sealed)`);
       console.log(`  segments   ${summary.segments} of up to ${t.header.segmentSize} records`);
-      console.log(`  usage      ${formatGpuHours(summary.gpuHours)} GPU-hours (${summary.usage} bps·ms), sealed ${formatGpuHours(summary.sealedGpuHours)}`);
+      console.log(
+        `  usage      ${formatGpuHours(summary.gpuHours)} GPU-hours (${summary.usage} bps·ms), sealed ${formatGpuHours(summary.sealedGpuHours)}`,
+      );
       if (first && last) console.log(`  window     ${formatTime(first.tStart)} .. ${formatTime(last.tEnd)}`);
     });
 }

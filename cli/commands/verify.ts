@@ -5,7 +5,9 @@ import { CliError, EXIT_FAILED } from "../output.ts";
 export function registerVerify(program: Command): void {
   program
     .command("verify")
-    .description("check proof bundles against the verification keys pinned by the setup manifests; exit 0 only if all hold")
+    .description(
+      "check proof bundles against the verification keys pinned by the setup manifests; exit 0 only if all hold",
+    )
     .argument("<bundle...>", "bundle files written by `meterproof prove`")
     .option("--json", "print one JSON verdict per bundle")
     .action(async (files: string[], opts: { json?: boolean }) => {
@@ -29,12 +31,20 @@ export function registerVerify(program: Command): void {
           }
           const verdict = await verifyBundle(json, (id) => keys.get(id));
           if (!verdict.ok) failed++;
-          report(file, verdict.ok, verdict.ok ? `segment ${verdict.bundle.segment.index} of job ${verdict.bundle.job.jobId}` : verdict.reason, opts.json);
+          report(
+            file,
+            verdict.ok,
+            verdict.ok
+              ? `segment ${verdict.bundle.segment.index} of job ${verdict.bundle.job.jobId}`
+              : verdict.reason,
+            opts.json,
+          );
         }
       } finally {
         await closeVerifier();
       }
-      if (failed > 0) throw new CliError(`${failed} of ${files.length} bundles failed verification`, EXIT_FAILED);
+      if (failed > 0)
+        throw new CliError(`${failed} of ${files.length} bundles failed verification`, EXIT_FAILED);
     });
 }
 

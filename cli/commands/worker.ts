@@ -3,7 +3,8 @@ import { CliError, EXIT_FAILED } from "../output.ts";
 
 function uint(name: string) {
   return (v: string): bigint => {
-    if (!/^(0x[0-9a-fA-F]+|[0-9]+)$/.test(v)) throw new InvalidArgumentError(`${name} must be a non-negative integer (decimal or 0x hex)`);
+    if (!/^(0x[0-9a-fA-F]+|[0-9]+)$/.test(v))
+      throw new InvalidArgumentError(`${name} must be a non-negative integer (decimal or 0x hex)`);
     return BigInt(v);
   };
 }
@@ -37,7 +38,9 @@ interface RunOptions {
 const FORWARDED = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
 
 export function registerWorker(program: Command): void {
-  const worker = program.command("worker").description("run jobs under a worker that meters the device and writes a signed trace");
+  const worker = program
+    .command("worker")
+    .description("run jobs under a worker that meters the device and writes a signed trace");
   worker
     .command("run")
     .description(
@@ -67,18 +70,32 @@ export function registerWorker(program: Command): void {
         ["--escrow", opts.escrow],
         ["--provider", opts.provider],
       ] as const) {
-        if (!isAddress(value)) throw new CliError(`${flag} must be a 20-byte hex address with a valid EIP-55 checksum (or all lower case), got ${value}`);
+        if (!isAddress(value))
+          throw new CliError(
+            `${flag} must be a 20-byte hex address with a valid EIP-55 checksum (or all lower case), got ${value}`,
+          );
       }
-      if (!["nvml", "proc", "auto"].includes(opts.sampler)) throw new CliError(`--sampler must be nvml, proc or auto, got ${opts.sampler}`);
+      if (!["nvml", "proc", "auto"].includes(opts.sampler))
+        throw new CliError(`--sampler must be nvml, proc or auto, got ${opts.sampler}`);
       const warn = (m: string) => console.error(`meterproof: warning: ${m}`);
+      let key, sampler;
+      try {
+        // Both are slow (EdDSA set-up, a cold GPU driver): do them side by side.
+        [key, { sampler }] = await Promise.all([
+          loadWorkerKey(opts.key).catch((err: unknown) => {
+            throw err instanceof TraceError ? new CliError(`--key ${opts.key}: ${err.message}`) : err;
+          }),
+          openSampler({
+            sampler: opts.sampler as "nvml" | "proc" | "auto",
+            gpu: opts.gpu,
+            ...(opts.deviceClass !== undefined ? { deviceClass: opts.deviceClass } : {}),
+          }),
+        ]);
+      } catch (err) {
+        throw err instanceof WorkerError ? new CliError(err.message) : err;
+      }
       let handle;
       try {
-        const key = await loadWorkerKey(opts.key);
-        const { sampler } = await openSampler({
-          sampler: opts.sampler as "nvml" | "proc" | "auto",
-          gpu: opts.gpu,
-          ...(opts.deviceClass !== undefined ? { deviceClass: opts.deviceClass } : {}),
-        });
         handle = await startJob({
           key,
           job: { chainId: opts.chainId, escrow: opts.escrow, jobId: opts.job, provider: opts.provider },
@@ -96,7 +113,8 @@ export function registerWorker(program: Command): void {
       } catch (err) {
         if (err instanceof JobStartError) throw new CliError(err.message, err.exitCode);
         if (err instanceof WorkerError) throw new CliError(err.message);
-        if (err instanceof TraceError) throw new CliError(`${opts.out}: ${err.message}`, opts.resume ? EXIT_FAILED : 2);
+        // A trace that does not check out cannot be resumed: that is a failed check, not bad input.
+        if (err instanceof TraceError) throw new CliError(`${opts.out}: ${err.message}`, EXIT_FAILED);
         throw err;
       }
       // The job runs in its own process group: pass the operator's signals on, then finish the trace.

@@ -6,6 +6,7 @@ const BIN = fileURLToPath(new URL("../../bin/meterproof.js", import.meta.url));
 
 export interface CliResult {
   status: number | null;
+  signal: NodeJS.Signals | null;
   stdout: string;
   stderr: string;
 }
@@ -13,5 +14,5 @@ export interface CliResult {
 /** Runs `meterproof …` in a child process with the Node that runs the tests. */
 export function runCli(args: readonly string[], opts: SpawnSyncOptions = {}): CliResult {
   const r = spawnSync(process.execPath, [BIN, ...args], { encoding: "utf8", timeout: 600_000, ...opts });
-  return { status: r.status, stdout: String(r.stdout), stderr: String(r.stderr) };
+  return { status: r.status, signal: r.signal, stdout: String(r.stdout), stderr: String(r.stderr) };
 }

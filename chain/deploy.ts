@@ -1,0 +1,145 @@
+import { encodeBytes32String, type Signer } from "ethers";
+import {
+  deployContract,
+  deployVerifier,
+  type ComputeCredit,
+  type ComputeEscrow,
+  type IGroth16Verifier5,
+  type SegmentVerifierRouter,
+  type WorkerRegistry,
+} from "../contracts/index.ts";
+
+/**
+ * Example rate card, in H100-equivalent basis points (H100 = 10000). The numbers are rough
+ * ratios of dense BF16 throughput and are examples for a network to replace, not a standard.
+ */
+export const DEFAULT_RATE_CARD: Readonly<Record<string, number>> = {
+  H200: 11_000,
+  H100: 10_000,
+  A100: 4_000,
+  L40S: 3_600,
+  RTX4090: 2_500,
+  A10: 1_500,
+  T4: 500,
+  CPU: 100,
+};
+
+/** How far (ms) a worker's clock may be off the chain's when windows are checked. */
+export const DEFAULT_MAX_CLOCK_SKEW_MS = 30_000;
+/** Seconds after a job's expiry during which the provider may still submit and the client may not close. */
+export const DEFAULT_CLOSE_GRACE_PERIOD = 86_400;
+
+/** The deployed meterproof contracts. */
+export interface MeterproofDeployment {
+  chainId: bigint;
+  credit: ComputeCredit;
+  registry: WorkerRegistry;
+  router: SegmentVerifierRouter;
+  escrow: ComputeEscrow;
+  /** Generated Groth16 verifiers by circuit id (segment size N). */
+  verifiers: Map<number, IGroth16Verifier5>;
+  addresses: {
+    credit: string;
+    registry: string;
+    router: string;
+    escrow: string;
+    verifiers: Record<string, string>;
+  };
+}
+
+export interface DeployOptions {
+  /** Deploys and pays gas; becomes the network admin unless `admin` is given. */
+  signer: Signer;
+  /** Network admin (rate card, verifiers, pauser, attestor grants). Default: the signer. */
+  admin?: string;
+  /** Segment sizes whose generated verifiers to deploy and register (default [8]). */
+  circuitSizes?: readonly number[];
+  /** Device class → weight in H100-equivalent bps (default DEFAULT_RATE_CARD). */
+  rateCard?: Readonly<Record<string, number>>;
+  maxClockSkewMs?: number;
+  closeGracePeriod?: number;
+  requireAttestation?: boolean;
+}
+
+/**
+ * Deploys the whole set (ComputeCredit, WorkerRegistry, SegmentVerifierRouter with one
+ * generated verifier per circuit size, ComputeEscrow), registers the verifiers and sets the
+ * rate card. Used by the tests, the demo and `meterproof deploy`; the Hardhat Ignition module
+ * in ignition/modules/Meterproof.ts deploys the same set.
+ */
+export async function deployMeterproof(opts: DeployOptions): Promise<MeterproofDeployment> {
+  const { signer } = opts;
+  const admin = opts.admin ?? (await signer.getAddress());
+  const sizes = opts.circuitSizes ?? [8];
+  const rateCard = opts.rateCard ?? DEFAULT_RATE_CARD;
+  const chainId = (await signer.provider!.getNetwork()).chainId;
+
+  // Configuration calls are made by the signer, so it holds the admin role until the end.
+  const deployer = await signer.getAddress();
+  const credit = await deployContract("ComputeCredit", [admin], signer);
+  const registry = await deployContract(
+    "WorkerRegistry",
+    [deployer, opts.requireAttestation ?? false],
+    signer,
+  );
+  const router = await deployContract("SegmentVerifierRouter", [deployer], signer);
+  const verifiers = new Map<number, IGroth16Verifier5>();
+  for (const size of sizes) {
+    const verifier = await deployVerifier(size, signer);
+    verifiers.set(size, verifier);
+    await (await router.setVerifier(size, await verifier.getAddress())).wait();
+  }
+  const escrow = await deployContract(
+    "ComputeEscrow",
+    [
+      deployer,
+      await registry.getAddress(),
+      await router.getAddress(),
+      opts.maxClockSkewMs ?? DEFAULT_MAX_CLOCK_SKEW_MS,
+      opts.closeGracePeriod ?? DEFAULT_CLOSE_GRACE_PERIOD,
+    ],
+    signer,
+  );
+  for (const [deviceClass, weight] of Object.entries(rateCard)) {
+    await (await escrow.setDeviceWeight(encodeBytes32String(deviceClass), weight)).wait();
+  }
+  if (admin.toLowerCase() !== deployer.toLowerCase()) {
+    await handOver(escrow, admin, deployer, [await escrow.PAUSER_ROLE()]);
+    await handOver(registry, admin, deployer, []);
+    await handOver(router, admin, deployer, []);
+  }
+
+  const verifierAddresses: Record<string, string> = {};
+  for (const [size, v] of verifiers) verifierAddresses[String(size)] = await v.getAddress();
+  return {
+    chainId,
+    credit,
+    registry,
+    router,
+    escrow,
+    verifiers,
+    addresses: {
+      credit: await credit.getAddress(),
+      registry: await registry.getAddress(),
+      router: await router.getAddress(),
+      escrow: await escrow.getAddress(),
+      verifiers: verifierAddresses,
+    },
+  };
+}
+
+/** Grants the admin role (and `extraRoles`) to `admin` and gives up the deployer's. */
+async function handOver(
+  contract: ComputeEscrow | WorkerRegistry | SegmentVerifierRouter,
+  admin: string,
+  deployer: string,
+  extraRoles: string[],
+): Promise<void> {
+  const adminRole = await contract.DEFAULT_ADMIN_ROLE();
+  for (const role of [...extraRoles, adminRole]) {
+    await (await contract.grantRole(role, admin)).wait();
+  }
+  for (const role of [...extraRoles, adminRole]) {
+    await (await contract.renounceRole(role, deployer)).wait();
+  }
+}

@@ -1,0 +1,94 @@
+import type { Log, TransactionReceipt } from "ethers";
+import {
+  meterproofInterface,
+  type JobClosedEvent,
+  type DeviceWeightSetEvent,
+  type VerifierSetEvent,
+  type JobCreatedEvent,
+  type JobFundedEvent,
+  type SegmentAcceptedEvent,
+  type WithdrawnEvent,
+  type ComputeEscrow,
+} from "../contracts/index.ts";
+
+/** Where a log came from on chain. */
+export interface LogPosition {
+  blockNumber: number;
+  transactionHash: string;
+  logIndex: number;
+  address: string;
+}
+
+/** The escrow's (and the verifier router's) events by name, as typed objects. */
+export interface EscrowEventMap {
+  JobCreated: JobCreatedEvent;
+  JobFunded: JobFundedEvent;
+  SegmentAccepted: SegmentAcceptedEvent;
+  Withdrawn: WithdrawnEvent;
+  JobClosed: JobClosedEvent;
+  DeviceWeightSet: DeviceWeightSetEvent;
+  VerifierSet: VerifierSetEvent;
+}
+export type EscrowEventName = keyof EscrowEventMap;
+
+/** One decoded meterproof event. */
+export interface DecodedEvent {
+  name: string;
+  args: Record<string, unknown>;
+  position: LogPosition;
+}
+
+/** Decodes every meterproof event in a list of logs; logs of other contracts are skipped. */
+export function decodeEvents(logs: readonly Log[]): DecodedEvent[] {
+  const iface = meterproofInterface();
+  const out: DecodedEvent[] = [];
+  for (const log of logs) {
+    let parsed;
+    try {
+      parsed = iface.parseLog({ topics: [...log.topics], data: log.data });
+    } catch {
+      continue;
+    }
+    if (!parsed) continue;
+    out.push({
+      name: parsed.name,
+      args: parsed.args.toObject(),
+      position: {
+        blockNumber: log.blockNumber,
+        transactionHash: log.transactionHash,
+        logIndex: log.index,
+        address: log.address,
+      },
+    });
+  }
+  return out;
+}
+
+/** The events named `name` in a transaction receipt, typed. */
+export function eventsIn<K extends EscrowEventName>(
+  receipt: TransactionReceipt | null,
+  name: K,
+): (EscrowEventMap[K] & { position: LogPosition })[] {
+  if (!receipt) throw new Error("transaction receipt is missing (transaction not mined?)");
+  return decodeEvents(receipt.logs)
+    .filter((e) => e.name === name)
+    .map((e) => ({ ...(e.args as unknown as EscrowEventMap[K]), position: e.position }));
+}
+
+/**
+ * Reads SegmentAccepted events from the chain, in chain order, optionally for one job and
+ * one worker: what an auditor compares a trace's seals with.
+ */
+export async function querySegmentsAccepted(
+  escrow: ComputeEscrow,
+  filter: { jobId?: bigint; workerKeyHash?: bigint; fromBlock?: number; toBlock?: number | "latest" } = {},
+): Promise<(SegmentAcceptedEvent & { position: LogPosition })[]> {
+  const topicFilter = escrow.filters.SegmentAccepted!(filter.jobId ?? null, filter.workerKeyHash ?? null);
+  const logs = await escrow.queryFilter(topicFilter, filter.fromBlock ?? 0, filter.toBlock ?? "latest");
+  return decodeEvents(logs)
+    .filter((e) => e.name === "SegmentAccepted")
+    .map((e) => ({ ...(e.args as unknown as SegmentAcceptedEvent), position: e.position }))
+    .sort(
+      (a, b) => a.position.blockNumber - b.position.blockNumber || a.position.logIndex - b.position.logIndex,
+    );
+}

@@ -1,0 +1,131 @@
+/**
+ * The one module through which TypeScript loads the meterproof contracts: artifacts (ABI and
+ * bytecode, built by `npx hardhat build` into artifacts/), typed bindings (contracts/bindings.ts,
+ * generated from those ABIs) and typed deploy/attach helpers.
+ */
+import { existsSync, readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { Contract, ContractFactory, Interface, type ContractRunner, type InterfaceAbi } from "ethers";
+import type { ConstructorArgs, ContractTypes, IGroth16Verifier5 } from "./bindings.ts";
+
+export type * from "./bindings.ts";
+
+/** The repository root: artifacts/ is found relative to it. */
+export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
+
+/** Contracts with typed bindings, and the Solidity file each is declared in. */
+export const BOUND_CONTRACTS = {
+  ComputeEscrow: "contracts/ComputeEscrow.sol",
+  WorkerRegistry: "contracts/WorkerRegistry.sol",
+  SegmentVerifierRouter: "contracts/SegmentVerifierRouter.sol",
+  ComputeCredit: "contracts/ComputeCredit.sol",
+  IGroth16Verifier5: "contracts/interfaces/IGroth16Verifier5.sol",
+  ReentrantToken: "contracts/test/ReentrantToken.sol",
+  FeeOnTransferToken: "contracts/test/FeeOnTransferToken.sol",
+} as const;
+
+export type BoundContractName = keyof typeof BOUND_CONTRACTS;
+/** Contracts that can be deployed (the verifier interface cannot). */
+export type DeployableName = Exclude<BoundContractName, "IGroth16Verifier5">;
+
+/** Name of the snarkjs-generated verifier contract of segment size N (`meterproof setup --size N`). */
+export function verifierContractName(size: number): string {
+  return `SegmentGroth16Verifier${size}`;
+}
+
+function sourceOf(name: string): string {
+  if (name in BOUND_CONTRACTS) return BOUND_CONTRACTS[name as BoundContractName];
+  const verifier = /^SegmentGroth16Verifier([0-9]+)$/.exec(name);
+  if (verifier) return `contracts/generated/SegmentVerifier${verifier[1]}.sol`;
+  throw new Error(`contract ${name} is not part of meterproof`);
+}
+
+/** Path of the Hardhat artifact of a contract. */
+export function artifactPath(name: string, root = REPO_ROOT): string {
+  return join(root, "artifacts", sourceOf(name), `${name}.json`);
+}
+
+/** The parts of a Hardhat artifact meterproof uses. */
+export interface ContractArtifact {
+  contractName: string;
+  sourceName: string;
+  abi: InterfaceAbi;
+  bytecode: string;
+  deployedBytecode: string;
+}
+
+const artifactCache = new Map<string, ContractArtifact>();
+
+/** Reads the artifact of a contract; fails with what to run when it has not been built. */
+export function loadArtifact(name: string, root = REPO_ROOT): ContractArtifact {
+  const path = artifactPath(name, root);
+  const cached = artifactCache.get(path);
+  if (cached) return cached;
+  if (!existsSync(path)) {
+    const hint = name.startsWith("SegmentGroth16Verifier")
+      ? `run \`meterproof setup --size ${name.slice("SegmentGroth16Verifier".length)}\` and then \`npx hardhat build\``
+      : "run `npx hardhat build`";
+    throw new Error(`artifact of ${name} is missing at ${path}: ${hint}`);
+  }
+  const artifact = JSON.parse(readFileSync(path, "utf8")) as ContractArtifact;
+  artifactCache.set(path, artifact);
+  return artifact;
+}
+
+/** Whether the verifier of segment size N has been generated and compiled. */
+export function hasVerifierArtifact(size: number, root = REPO_ROOT): boolean {
+  return existsSync(artifactPath(verifierContractName(size), root));
+}
+
+/** Deploys a bound contract with typed constructor arguments and waits until it is mined. */
+export async function deployContract<K extends DeployableName>(
+  name: K,
+  args: ConstructorArgs[K],
+  runner: ContractRunner,
+): Promise<ContractTypes[K]> {
+  const { abi, bytecode } = loadArtifact(name);
+  const contract = await new ContractFactory(abi, bytecode, runner).deploy(...args);
+  await contract.waitForDeployment();
+  return contract as unknown as ContractTypes[K];
+}
+
+/** Deploys the snarkjs-generated verifier of segment size N. */
+export async function deployVerifier(size: number, runner: ContractRunner): Promise<IGroth16Verifier5> {
+  const { abi, bytecode } = loadArtifact(verifierContractName(size));
+  const contract = await new ContractFactory(abi, bytecode, runner).deploy();
+  await contract.waitForDeployment();
+  return contract as unknown as IGroth16Verifier5;
+}
+
+/** A typed handle on a deployed contract. */
+export function attachContract<K extends BoundContractName>(
+  name: K,
+  address: string,
+  runner: ContractRunner | null = null,
+): ContractTypes[K] {
+  return new Contract(address, loadArtifact(name).abi, runner) as unknown as ContractTypes[K];
+}
+
+let combined: Interface | undefined;
+
+/**
+ * One ABI holding the errors and events of every meterproof contract (duplicates removed), to
+ * decode revert data and logs whichever contract produced them: a revert from the verifier
+ * router bubbles up through the escrow, for instance.
+ */
+export function meterproofInterface(): Interface {
+  if (combined) return combined;
+  const fragments = new Map<string, unknown>();
+  const names: string[] = ["ComputeEscrow", "WorkerRegistry", "SegmentVerifierRouter", "ComputeCredit"];
+  for (const name of names) {
+    const iface = new Interface(loadArtifact(name).abi);
+    for (const fragment of iface.fragments) {
+      if (fragment.type === "error" || fragment.type === "event") {
+        fragments.set(fragment.format("sighash"), JSON.parse(fragment.format("json")));
+      }
+    }
+  }
+  combined = new Interface([...fragments.values()] as InterfaceAbi);
+  return combined;
+}

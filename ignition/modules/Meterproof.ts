@@ -1,0 +1,50 @@
+/**
+ * Hardhat Ignition module that deploys the whole meterproof set, the same as
+ * chain/deploy.ts deployMeterproof:
+ *   npx hardhat ignition deploy ignition/modules/Meterproof.ts --network localhost
+ * Parameters (ignition/parameters.json or --parameters): maxClockSkewMs, closeGracePeriod,
+ * requireAttestation. The verifiers deployed and registered are those of the circuit sizes
+ * in METERPROOF_CIRCUIT_SIZES (e.g. "8,64"), by default every size whose generated verifier
+ * is compiled among 8 and 64.
+ */
+import { buildModule } from "@nomicfoundation/hardhat-ignition/modules";
+import { encodeBytes32String } from "ethers";
+import {
+  DEFAULT_CLOSE_GRACE_PERIOD,
+  DEFAULT_MAX_CLOCK_SKEW_MS,
+  DEFAULT_RATE_CARD,
+} from "../../chain/deploy.ts";
+import { hasVerifierArtifact, verifierContractName } from "../../contracts/index.ts";
+
+/** The module for a given list of circuit sizes (segment sizes N). */
+export function meterproofModule(circuitSizes: readonly number[]) {
+  return buildModule("Meterproof", (m) => {
+    const admin = m.getAccount(0);
+    const maxClockSkewMs = m.getParameter("maxClockSkewMs", DEFAULT_MAX_CLOCK_SKEW_MS);
+    const closeGracePeriod = m.getParameter("closeGracePeriod", DEFAULT_CLOSE_GRACE_PERIOD);
+    const requireAttestation = m.getParameter("requireAttestation", false);
+
+    const credit = m.contract("ComputeCredit", [admin]);
+    const registry = m.contract("WorkerRegistry", [admin, requireAttestation]);
+    const router = m.contract("SegmentVerifierRouter", [admin]);
+    for (const size of circuitSizes) {
+      const verifier = m.contract(verifierContractName(size), [], { id: `Verifier${size}` });
+      m.call(router, "setVerifier", [size, verifier], { id: `SetVerifier${size}` });
+    }
+    const escrow = m.contract("ComputeEscrow", [admin, registry, router, maxClockSkewMs, closeGracePeriod]);
+    for (const [deviceClass, weight] of Object.entries(DEFAULT_RATE_CARD)) {
+      m.call(escrow, "setDeviceWeight", [encodeBytes32String(deviceClass), weight], {
+        id: `Weight_${deviceClass}`,
+      });
+    }
+    return { credit, registry, router, escrow };
+  });
+}
+
+function circuitSizes(): number[] {
+  const env = process.env.METERPROOF_CIRCUIT_SIZES;
+  if (env) return env.split(",").map((s) => Number(s.trim()));
+  return [8, 64].filter((size) => hasVerifierArtifact(size));
+}
+
+export default meterproofModule(circuitSizes());
