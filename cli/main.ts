@@ -6,6 +6,8 @@ import { registerWorker } from "./commands/worker.ts";
 import { registerProve } from "./commands/prove.ts";
 import { registerVerify } from "./commands/verify.ts";
 import { registerSchema } from "./commands/schema.ts";
+import { registerAudit } from "./commands/audit.ts";
+import { registerDemo } from "./commands/demo.ts";
 import { EXIT_BAD_INPUT, reportError } from "./output.ts";
 
 const program = new Command()
@@ -24,6 +26,8 @@ registerWorker(program);
 registerProve(program);
 registerVerify(program);
 registerSchema(program);
+registerAudit(program);
+registerDemo(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -1,45 +1,7 @@
-import { mkdirSync, rmSync, statSync } from "node:fs";
-import { join } from "node:path";
-import hre, { network } from "hardhat";
-import { REPO_ROOT } from "../../contracts/index.ts";
+import { network } from "hardhat";
+import { buildContracts } from "../../chain/hardhat-build.ts";
 
-const LOCK = join(REPO_ROOT, "cache", "meterproof-build.lock");
-let built: Promise<void> | undefined;
-
-/**
- * Compiles the contracts once per process (Hardhat's cache makes it quick when nothing
- * changed). A lock directory keeps two test files running at once from compiling into
- * artifacts/ together.
- */
-export function buildContracts(): Promise<void> {
-  built ??= (async () => {
-    mkdirSync(join(REPO_ROOT, "cache"), { recursive: true });
-    for (;;) {
-      try {
-        mkdirSync(LOCK);
-        break;
-      } catch {
-        // A lock older than ten minutes was left by a killed process.
-        if (Date.now() - lockTime() > 600_000) rmSync(LOCK, { recursive: true, force: true });
-        await new Promise((r) => setTimeout(r, 250));
-      }
-    }
-    try {
-      await hre.tasks.getTask("build").run({ quiet: true, noTests: true });
-    } finally {
-      rmSync(LOCK, { recursive: true, force: true });
-    }
-  })();
-  return built;
-}
-
-function lockTime(): number {
-  try {
-    return statSync(LOCK).mtimeMs;
-  } catch {
-    return Date.now();
-  }
-}
+export { buildContracts };
 
 /** A fresh in-process Hardhat network (chain id 31337) with the contracts built. */
 export async function connectHardhat() {

@@ -1,0 +1,111 @@
+import { decodeBytes32String, type Provider } from "ethers";
+import { attachContract } from "../contracts/index.ts";
+import { decodeEvents, type DecodedEvent } from "./events.ts";
+
+/** One segment the escrow accepted, with the state an auditor needs to re-derive its payout. */
+export interface ChainSegment {
+  jobId: bigint;
+  workerKeyHash: bigint;
+  circuitId: number;
+  prevHead: bigint;
+  newHead: bigint;
+  tFirst: number;
+  tLast: number;
+  usage: bigint;
+  payout: bigint;
+  /** Unpaid budget just before this segment: deposits so far minus earlier payouts. */
+  remainingBefore: bigint;
+  /** Rate-card weight of the worker's registered device class when the segment was accepted. */
+  weightBps: bigint;
+  deviceClass: string;
+  blockTimestamp: number;
+  txHash: string;
+}
+
+/** What the chain says about one job: its binding, price and every accepted segment in order. */
+export interface JobChainView {
+  jobId: bigint;
+  jobTag: bigint;
+  provider: string;
+  pricePerH100Hour: bigint;
+  maxClockSkewMs: number;
+  accepted: ChainSegment[];
+}
+
+/**
+ * Reads a job's history from the escrow's events: JobCreated and JobFunded (budget),
+ * SegmentAccepted (payouts, in chain order) and DeviceWeightSet (the rate card over time),
+ * plus each worker's registered device class and each block's time.
+ */
+export async function readJobChainView(args: {
+  provider: Provider;
+  escrow: string;
+  jobId: bigint;
+  fromBlock?: number;
+}): Promise<JobChainView> {
+  const escrow = attachContract("ComputeEscrow", args.escrow, args.provider);
+  const code = await args.provider.getCode(args.escrow);
+  if (code === "0x") throw new Error(`--escrow ${args.escrow} has no contract code on this chain`);
+  const job = await escrow.jobOf(args.jobId);
+  if (job.client === "0x0000000000000000000000000000000000000000")
+    throw new Error(`job ${args.jobId} does not exist on escrow ${args.escrow}`);
+  const registry = attachContract("WorkerRegistry", await escrow.registry(), args.provider);
+  const logs = await args.provider.getLogs({
+    address: args.escrow,
+    fromBlock: args.fromBlock ?? 0,
+    toBlock: "latest",
+  });
+  const events = decodeEvents(logs).sort(
+    (a, b) => a.position.blockNumber - b.position.blockNumber || a.position.logIndex - b.position.logIndex,
+  );
+
+  const weights = new Map<string, bigint>();
+  const classes = new Map<bigint, string>();
+  const blockTimes = new Map<number, number>();
+  const blockTime = async (n: number) => {
+    if (!blockTimes.has(n)) blockTimes.set(n, (await args.provider.getBlock(n))!.timestamp);
+    return blockTimes.get(n)!;
+  };
+  const ofJob = (e: DecodedEvent) => (e.args.jobId as bigint) === args.jobId;
+
+  let remaining = 0n;
+  const accepted: ChainSegment[] = [];
+  for (const e of events) {
+    if (e.name === "DeviceWeightSet")
+      weights.set(e.args.deviceClass as string, BigInt(e.args.weightBps as bigint));
+    else if (e.name === "JobCreated" && ofJob(e)) remaining = e.args.budget as bigint;
+    else if (e.name === "JobFunded" && ofJob(e)) remaining = e.args.remaining as bigint;
+    else if (e.name === "SegmentAccepted" && ofJob(e)) {
+      const workerKeyHash = e.args.workerKeyHash as bigint;
+      if (!classes.has(workerKeyHash))
+        classes.set(workerKeyHash, (await registry.workerOf(workerKeyHash)).deviceClass);
+      const deviceClass = classes.get(workerKeyHash)!;
+      const payout = e.args.payout as bigint;
+      accepted.push({
+        jobId: args.jobId,
+        workerKeyHash,
+        circuitId: Number(e.args.circuitId),
+        prevHead: e.args.prevHead as bigint,
+        newHead: e.args.newHead as bigint,
+        tFirst: Number(e.args.tFirst),
+        tLast: Number(e.args.tLast),
+        usage: e.args.usage as bigint,
+        payout,
+        remainingBefore: remaining,
+        weightBps: weights.get(deviceClass) ?? 0n,
+        deviceClass: decodeBytes32String(deviceClass),
+        blockTimestamp: await blockTime(e.position.blockNumber),
+        txHash: e.position.transactionHash,
+      });
+      remaining -= payout;
+    }
+  }
+  return {
+    jobId: args.jobId,
+    jobTag: job.jobTag,
+    provider: job.provider,
+    pricePerH100Hour: job.price,
+    maxClockSkewMs: Number(await escrow.maxClockSkewMs()),
+    accepted,
+  };
+}
