@@ -160,3 +160,24 @@ describe("auditTrace against a chain view", () => {
     );
   });
 });
+
+describe("meterproof audit (CLI)", () => {
+  it("exits 0 on a clean trace, 1 on a mismatch, 2 on bad input", async () => {
+    const { runCli } = await import("./helpers/cli.ts");
+    const clean = runCli(["audit", writeTrace("cli-clean.jsonl", lines)]);
+    expect(clean.status).toBe(0);
+    expect(clean.stdout).toMatch(/result: ok/);
+    const ls = structuredClone(lines) as unknown as Record<string, unknown>[];
+    ls[3]!.memMiB = 1;
+    const bad = runCli(["audit", writeTrace("cli-bad.jsonl", ls), "--json"]);
+    expect(bad.status).toBe(1);
+    expect(JSON.parse(bad.stdout)).toMatchObject({
+      ok: false,
+      findings: expect.arrayContaining([expect.objectContaining({ check: "integrity", line: 4 })]),
+    });
+    expect(runCli(["audit", join(dir, "missing.jsonl")]).status).toBe(2);
+    const noRpc = runCli(["audit", writeTrace("cli-rpc.jsonl", lines), "--rpc", "http://127.0.0.1:9"]);
+    expect(noRpc.status).toBe(2);
+    expect(noRpc.stderr).toMatch(/--rpc http:\/\/127.0.0.1:9 does not answer/);
+  });
+});
