@@ -1,34 +1,15 @@
 import { decodeBytes32String, type Provider } from "ethers";
 import { attachContract } from "../contracts/index.ts";
+import type { AcceptedSegment, ChainView } from "../verifier/audit.ts";
 import { decodeEvents, type DecodedEvent } from "./events.ts";
 
-/** One segment the escrow accepted, with the state an auditor needs to re-derive its payout. */
-export interface ChainSegment {
-  jobId: bigint;
-  workerKeyHash: bigint;
-  circuitId: number;
-  prevHead: bigint;
-  newHead: bigint;
-  tFirst: number;
-  tLast: number;
-  usage: bigint;
-  payout: bigint;
-  /** Unpaid budget just before this segment: deposits so far minus earlier payouts. */
-  remainingBefore: bigint;
-  /** Rate-card weight of the worker's registered device class when the segment was accepted. */
-  weightBps: bigint;
-  deviceClass: string;
-  blockTimestamp: number;
-  txHash: string;
-}
+/** One segment the escrow accepted (the auditor's input), with the worker's registered device class. */
+export type ChainSegment = AcceptedSegment & { deviceClass: string };
 
 /** What the chain says about one job: its binding, price and every accepted segment in order. */
-export interface JobChainView {
+export interface JobChainView extends ChainView {
   jobId: bigint;
-  jobTag: bigint;
   provider: string;
-  pricePerH100Hour: bigint;
-  maxClockSkewMs: number;
   accepted: ChainSegment[];
 }
 

@@ -102,17 +102,11 @@ beforeAll(async () => {
   );
   await f.chain.setNextTimestamp(START + 300);
   await (await f.d.escrow.connect(f.provider).submitSegments(jobId, submissions)).wait();
-  const v = await readJobChainView({
+  view = await readJobChainView({
     provider: f.connection.ethers.provider,
     escrow: f.escrowAddress,
     jobId,
   });
-  view = {
-    jobTag: v.jobTag,
-    pricePerH100Hour: v.pricePerH100Hour,
-    accepted: v.accepted,
-    maxClockSkewMs: v.maxClockSkewMs,
-  };
 });
 
 afterAll(async () => {

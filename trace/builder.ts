@@ -7,6 +7,7 @@ import {
   headerSha256,
   recordDigest,
   recordHash,
+  type RecordFields,
 } from "./hashing.ts";
 import { signSeal, type WorkerKey } from "./keys.ts";
 import {
@@ -34,14 +35,8 @@ export interface TraceJob {
   startTime: number;
 }
 
-/** One metered interval as a sampler reports it. */
-export interface Measurement {
-  tStart: number;
-  tEnd: number;
-  utilBps: number;
-  memMiB: number;
-  powerMw: number;
-  energyMj: number;
+/** One metered interval as a sampler reports it: a record's telemetry before seq and digest are assigned. */
+export interface Measurement extends Omit<RecordFields, "seq" | "digest"> {
   /** SHA-256 (0x hex) of the job output produced in the interval. */
   outputSha256: string;
   /** Output files to fold into this record's digest (the last record). */

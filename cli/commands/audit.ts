@@ -82,13 +82,7 @@ async function chainView(
         `--rpc ${rpc} is chain ${chainId}, but the trace is bound to chain ${header.chainId}`,
       );
     try {
-      const view = await readJobChainView({ provider, escrow, jobId: header.jobId, fromBlock });
-      return {
-        jobTag: view.jobTag,
-        pricePerH100Hour: view.pricePerH100Hour,
-        accepted: view.accepted,
-        maxClockSkewMs: view.maxClockSkewMs,
-      };
+      return await readJobChainView({ provider, escrow, jobId: header.jobId, fromBlock });
     } catch (err) {
       if (err instanceof CliError) throw err;
       throw new CliError((err as Error).message.split("\n")[0]!);

@@ -171,12 +171,7 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoSummary> {
 
     log("9/9 auditor: replay the trace against the escrow's events");
     const view = await readJobChainView({ provider: ethers.provider, escrow: d.addresses.escrow, jobId });
-    const audit = await auditTrace(tracePath, {
-      jobTag: view.jobTag,
-      pricePerH100Hour: view.pricePerH100Hour,
-      accepted: view.accepted,
-      maxClockSkewMs: view.maxClockSkewMs,
-    });
+    const audit = await auditTrace(tracePath, view);
     return {
       dir,
       tracePath,
