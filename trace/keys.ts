@@ -2,7 +2,8 @@ import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { buildEddsa, type Eddsa } from "circomlibjs";
 import { z } from "zod";
-import { SEAL_DOMAIN, SUBGROUP_ORDER } from "./constants.ts";
+import { verifyEddsaPoseidon } from "./babyjub.ts";
+import { SEAL_DOMAIN } from "./constants.ts";
 import { TraceError } from "./errors.ts";
 import { poseidon } from "./poseidon.ts";
 
@@ -68,16 +69,11 @@ export async function signPoseidon(key: WorkerKey, message: bigint): Promise<Sea
 
 /**
  * Verifies an EdDSA-Poseidon signature the way circomlib's EdDSAPoseidonVerifier does,
- * including the rule that S is below the subgroup order (signature malleability).
+ * including the rule that S is below the subgroup order (signature malleability). Uses the
+ * BigInt implementation in babyjub.ts; tests check it against circomlibjs.
  */
 export async function verifyPoseidon(pub: PublicKey, message: bigint, sig: SealSignature): Promise<boolean> {
-  if (sig.s >= SUBGROUP_ORDER) return false;
-  const ed = await eddsa();
-  const A: [Uint8Array, Uint8Array] = [ed.F.e(pub.ax), ed.F.e(pub.ay)];
-  if (!ed.babyJub.inCurve(A)) return false;
-  const R8: [Uint8Array, Uint8Array] = [ed.F.e(sig.r8x), ed.F.e(sig.r8y)];
-  if (!ed.babyJub.inCurve(R8)) return false;
-  return ed.verifyPoseidon(ed.F.e(message), { R8, S: sig.s }, A);
+  return verifyEddsaPoseidon([pub.ax, pub.ay], message, [sig.r8x, sig.r8y], sig.s);
 }
 
 /** Signs the seal of a segment whose chain ends at `newHead`. */

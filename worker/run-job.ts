@@ -247,6 +247,11 @@ export async function startJob(opts: RunJobOptions): Promise<JobHandle> {
   };
   const onBoundary = () => {
     const now = Date.now();
+    // Timers may fire a millisecond early: a record is never cut before its full interval.
+    if (now < agg.intervalStart + intervalMs) {
+      schedule();
+      return;
+    }
     if (now > agg.intervalStart) {
       const tStart = agg.intervalStart;
       const values = agg.close(now, sampler.sampleNow?.(now));
