@@ -1,5 +1,6 @@
 import { InvalidArgumentError, type Command } from "commander";
 import { CliError, EXIT_FAILED } from "../output.ts";
+import { registerWorkerRegister } from "./worker-register.ts";
 
 function uint(name: string) {
   return (v: string): bigint => {
@@ -41,6 +42,7 @@ export function registerWorker(program: Command): void {
   const worker = program
     .command("worker")
     .description("run jobs under a worker that meters the device and writes a signed trace");
+  registerWorkerRegister(worker);
   worker
     .command("run")
     .description(

@@ -1,0 +1,152 @@
+import type { Command } from "commander";
+import { withChainOptions, type ChainOptions } from "../chain-options.ts";
+import { CliError, EXIT_FAILED } from "../output.ts";
+
+interface DeployOptions extends ChainOptions {
+  sizes?: string;
+  out?: string;
+  journal?: string;
+  maxClockSkewMs: string;
+  closeGracePeriod: string;
+  requireAttestation?: boolean;
+}
+
+function nonNegativeInt(flag: string, v: string, max: number): number {
+  if (!/^[0-9]+$/.test(v) || Number(v) > max)
+    throw new CliError(`${flag} must be an integer from 0 to ${max}, got ${JSON.stringify(v)}`);
+  return Number(v);
+}
+
+export function registerDeploy(program: Command): void {
+  const cmd = program
+    .command("deploy")
+    .description(
+      "deploy ComputeCredit, WorkerRegistry, SegmentVerifierRouter with one Groth16 verifier per circuit size, and " +
+        "ComputeEscrow through Hardhat Ignition; the signer becomes the network admin. Writes a deployment file " +
+        "for the other commands' --deployment",
+    )
+    .option(
+      "--sizes <list>",
+      "circuit sizes whose verifiers to deploy, e.g. 8,64 (default: every built one of 8 and 64)",
+    )
+    .option(
+      "--out <file>",
+      "deployment file to write, never overwritten (default: meterproof-deployment-<chainId>.json)",
+    )
+    .option(
+      "--journal <dir>",
+      "Ignition's journal; run again with the same one to resume an interrupted deployment (default: the --out path with .ignition instead of .json)",
+    )
+    .option("--max-clock-skew-ms <ms>", "how far a worker's clock may be off the chain's", "30000")
+    .option(
+      "--close-grace-period <seconds>",
+      "time after a job's expiry during which the provider may still submit and the client may not close",
+      "86400",
+    );
+  withChainOptions(cmd).option(
+    "--require-attestation",
+    "workers must be approved by an attestor before they earn",
+  );
+  cmd.action(async (opts: DeployOptions) => {
+    const { existsSync, mkdirSync } = await import("node:fs");
+    const { dirname } = await import("node:path");
+    const { hasVerifierArtifact, loadArtifact, verifierContractName } =
+      await import("../../contracts/index.ts");
+    const { connectRpc, signingKey } = await import("../wallet.ts");
+    const { deployWithIgnition, IgnitionDeployError } = await import("../../chain/ignition-deploy.ts");
+    const { writeDeploymentFile, deploymentToJson } = await import("../../chain/deployment-file.ts");
+    const { toJsonText } = await import("../chain-session.ts");
+
+    const maxClockSkewMs = nonNegativeInt("--max-clock-skew-ms", opts.maxClockSkewMs, 2 ** 48);
+    const closeGracePeriod = nonNegativeInt("--close-grace-period", opts.closeGracePeriod, 2 ** 48);
+    let sizes: number[];
+    if (opts.sizes !== undefined) {
+      sizes = [
+        ...new Set(
+          opts.sizes.split(",").map((s) => {
+            const t = s.trim();
+            if (!/^[1-9][0-9]*$/.test(t) || Number(t) >= 2 ** 32)
+              throw new CliError(
+                `--sizes must list circuit sizes (integers from 1 to 2^32-1) separated by commas, got ${JSON.stringify(opts.sizes)}`,
+              );
+            return Number(t);
+          }),
+        ),
+      ];
+      for (const size of sizes) {
+        if (!hasVerifierArtifact(size))
+          throw new CliError(
+            `--sizes ${size}: the verifier ${verifierContractName(size)} is not built: run \`meterproof setup --size ${size}\` and then \`npx hardhat build\``,
+          );
+      }
+    } else {
+      sizes = [8, 64].filter((size) => hasVerifierArtifact(size));
+      if (sizes.length === 0)
+        throw new CliError(
+          "no circuit verifier is built: run `meterproof setup --size 64` (or 8) and then `npx hardhat build`, or name sizes with --sizes",
+        );
+    }
+    for (const name of ["ComputeCredit", "WorkerRegistry", "SegmentVerifierRouter", "ComputeEscrow"]) {
+      try {
+        loadArtifact(name);
+      } catch (err) {
+        throw new CliError((err as Error).message);
+      }
+    }
+
+    const privateKey = await signingKey(opts);
+    const rpc = await connectRpc(opts.rpc);
+    rpc.provider.destroy();
+    const out = opts.out ?? `meterproof-deployment-${rpc.chainId}.json`;
+    if (existsSync(out))
+      throw new CliError(
+        `--out ${out} exists: a deployment file is never overwritten; remove it or choose another path`,
+      );
+    const journalDir = opts.journal ?? `${out.replace(/\.json$/, "")}.ignition`;
+    console.error(
+      `meterproof: deploying to chain ${rpc.chainId} through Hardhat Ignition (verifiers for sizes ${sizes.join(", ")}; journal ${journalDir})`,
+    );
+
+    let deployment;
+    try {
+      deployment = await deployWithIgnition({
+        rpcUrl: opts.rpc,
+        privateKey,
+        circuitSizes: sizes,
+        maxClockSkewMs,
+        closeGracePeriod,
+        requireAttestation: opts.requireAttestation ?? false,
+        journalDir,
+      });
+    } catch (err) {
+      if (err instanceof IgnitionDeployError)
+        throw new CliError(`deployment failed: ${err.message}`, EXIT_FAILED);
+      // Hardhat's own errors (e.g. a node that stopped answering) carry a readable message.
+      if (err instanceof Error && err.name === "HardhatError") throw new CliError(err.message, EXIT_FAILED);
+      throw err;
+    }
+    mkdirSync(dirname(out), { recursive: true });
+    writeDeploymentFile(out, deployment);
+
+    if (opts.json) {
+      console.log(toJsonText({ file: out, journal: journalDir, ...deploymentToJson(deployment) }));
+      return;
+    }
+    const a = deployment.addresses;
+    console.log(`deployed meterproof on chain ${deployment.chainId} from block ${deployment.block}`);
+    const rows: [string, string][] = [
+      ["ComputeCredit", a.credit],
+      ["WorkerRegistry", a.registry],
+      ["SegmentVerifierRouter", a.router],
+      ...Object.entries(a.verifiers).map(([size, address]): [string, string] => [
+        verifierContractName(Number(size)),
+        address,
+      ]),
+      ["ComputeEscrow", a.escrow],
+    ];
+    const width = Math.max(...rows.map(([name]) => name.length)) + 2;
+    for (const [name, address] of rows) console.log(`  ${name.padEnd(width)}${address}`);
+    console.log(`network admin (every role): ${deployment.deployer}`);
+    console.log(`wrote ${out} (Ignition journal in ${journalDir})`);
+  });
+}

@@ -1,0 +1,268 @@
+import type { Command } from "commander";
+import type { BundleEntry } from "../../chain/submit-plan.ts";
+import { withChainOptions, type ChainOptions } from "../chain-options.ts";
+import { CliError, EXIT_FAILED } from "../output.ts";
+
+interface SubmitOptions extends ChainOptions {
+  batch?: boolean;
+  maxBatch: string;
+  dryRun?: boolean;
+}
+
+/** One line of the report, per segment. */
+interface SegmentOutcome {
+  bundle: string;
+  jobId: bigint;
+  workerKeyHash: bigint;
+  index: number;
+  status: "already-accepted" | "accepted" | "not-submitted" | "would-submit";
+  payout?: bigint;
+  /** The transaction's gas divided among the segments it carried. */
+  gasUsed?: bigint;
+  txGasUsed?: bigint;
+  batchSize?: number;
+  txHash?: string;
+}
+
+/** Bundle files named on the command line; a directory stands for its segment-*.json files. */
+async function readBundles(paths: readonly string[]): Promise<BundleEntry[]> {
+  const { readdirSync, readFileSync, statSync } = await import("node:fs");
+  const { join } = await import("node:path");
+  const { bundleSchema } = await import("../../trace/bundle.ts");
+  const files: string[] = [];
+  for (const p of paths) {
+    if (/^(0x)?[0-9a-fA-F]{64}$/.test(p))
+      throw new CliError(
+        "an argument looks like a private key: keys are never taken from the command line; set METERPROOF_PRIVATE_KEY or use --keystore FILE",
+      );
+    let isDir = false;
+    try {
+      isDir = statSync(p).isDirectory();
+    } catch {
+      throw new CliError(`${p}: no such file or directory`);
+    }
+    if (isDir) {
+      const inDir = readdirSync(p)
+        .filter((n) => /^segment-\d+\.json$/.test(n))
+        .sort();
+      if (inDir.length === 0) throw new CliError(`${p}: a directory without bundles (segment-*.json)`);
+      files.push(...inDir.map((n) => join(p, n)));
+    } else files.push(p);
+  }
+  return files.map((path) => {
+    let json: unknown;
+    try {
+      json = JSON.parse(readFileSync(path, "utf8"));
+    } catch {
+      throw new CliError(`${path}: not a JSON file`);
+    }
+    const parsed = bundleSchema.safeParse(json);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0]!;
+      throw new CliError(
+        `${path}: ${issue.path.join(".") || "bundle"} ${issue.message} (not a proof bundle)`,
+      );
+    }
+    return { path, bundle: parsed.data };
+  });
+}
+
+const short = (v: bigint) => {
+  const s = v.toString();
+  return s.length > 12 ? `${s.slice(0, 10)}…` : s;
+};
+
+export function registerSubmit(program: Command): void {
+  const cmd = program
+    .command("submit")
+    .description(
+      "submit proof bundles to the escrow: checks they are for this chain and escrow, groups them by job and worker, " +
+        "orders them by segment, skips segments the lane already accepted, and prints each segment's payout and gas",
+    )
+    .argument("<bundle...>", "bundle files written by `meterproof prove`, or directories of them")
+    .option(
+      "--batch",
+      "send each job's segments together (submitSegments), up to --max-batch per transaction",
+    )
+    .option("--max-batch <n>", "segments per batch transaction", "16")
+    .option("--dry-run", "print what would be submitted and send nothing (needs no key)");
+  withChainOptions(cmd, { contracts: ["escrow"] }).action(async (paths: string[], opts: SubmitOptions) => {
+    const maxBatch = Number(opts.maxBatch);
+    if (!Number.isInteger(maxBatch) || maxBatch < 1 || maxBatch > 256)
+      throw new CliError(
+        `--max-batch must be an integer from 1 to 256, got ${JSON.stringify(opts.maxBatch)}`,
+      );
+    const { openSession, addressOf, sendTx, tokenInfo, toJsonText } = await import("../chain-session.ts");
+    const { checkBundleTarget, groupIntoLanes, scheduleLane, chunks, SubmitPlanError } =
+      await import("../../chain/submit-plan.ts");
+    const { submissionFromBundle, toSubmissionInput } = await import("../../chain/submission.ts");
+    const { eventsIn } = await import("../../chain/events.ts");
+    const { attachContract } = await import("../../contracts/index.ts");
+    const { formatAmount } = await import("../amounts.ts");
+    const { ZeroAddress, getAddress } = await import("ethers");
+
+    const entries = await readBundles(paths);
+    const session = await openSession(opts, { contracts: ["escrow"], signs: !opts.dryRun });
+    const say = opts.json ? (m: string) => console.error(m) : (m: string) => console.log(m);
+    const outcomes: SegmentOutcome[] = [];
+    const problems: string[] = [];
+    try {
+      const escrowAddress = addressOf(session, "escrow");
+      let lanes;
+      try {
+        for (const e of entries) checkBundleTarget(e, { chainId: session.chainId, escrow: escrowAddress });
+        lanes = groupIntoLanes(entries);
+      } catch (err) {
+        if (err instanceof SubmitPlanError) throw new CliError(err.message);
+        throw err;
+      }
+      const escrow = attachContract(
+        "ComputeEscrow",
+        escrowAddress,
+        opts.dryRun ? session.rpc.provider : session.signer(),
+      );
+
+      const jobIds = [...new Set(lanes.map((l) => l.jobId))];
+      for (const jobId of jobIds) {
+        const job = await escrow.jobOf(jobId);
+        const jobLanes = lanes.filter((l) => l.jobId === jobId);
+        const sample = jobLanes[0]!.segments[0]!;
+        if (job.client === ZeroAddress)
+          throw new CliError(
+            `${sample.path}: job ${jobId} does not exist in escrow ${escrowAddress}`,
+            EXIT_FAILED,
+          );
+        if (
+          job.jobTag !== sample.bundle.job.jobTag ||
+          getAddress(job.provider) !== getAddress(sample.bundle.job.provider)
+        )
+          throw new CliError(
+            `${sample.path}: bound to provider ${sample.bundle.job.provider} (jobTag ${sample.bundle.job.jobTag}), but job ${jobId} ` +
+              `pays ${job.provider} (jobTag ${job.jobTag}): the proof cannot verify for this job`,
+            EXIT_FAILED,
+          );
+        const info = await tokenInfo(session, job.token);
+
+        const pending: BundleEntry[] = [];
+        for (const lane of jobLanes) {
+          const head = await escrow.laneHead(jobId, lane.workerKeyHash);
+          let schedule;
+          try {
+            schedule = scheduleLane(lane, head);
+          } catch (err) {
+            if (err instanceof SubmitPlanError) throw new CliError(err.message, EXIT_FAILED);
+            throw err;
+          }
+          for (const s of schedule.accepted) {
+            outcomes.push(outcome(s, "already-accepted"));
+            say(
+              `job ${jobId} worker ${short(lane.workerKeyHash)} segment ${s.bundle.segment.index}: already accepted, skipped`,
+            );
+          }
+          pending.push(...schedule.pending);
+          if (schedule.gap) {
+            for (const s of schedule.gap.blocked) outcomes.push(outcome(s, "not-submitted"));
+            const blocked = schedule.gap.blocked.map((s) => s.bundle.segment.index);
+            problems.push(
+              `job ${jobId} worker ${short(lane.workerKeyHash)}: segment ${schedule.gap.index} does not follow the lane's head ` +
+                `${short(schedule.gap.expectedPrevHead)}: the bundle of a segment before it is missing, so ` +
+                `${plural(blocked.length, "segment")} ${blocked.join(", ")} ${blocked.length === 1 ? "was" : "were"} not submitted`,
+            );
+          }
+        }
+        if (pending.length === 0) continue;
+        if (job.closed) {
+          throw new CliError(
+            `job ${jobId} is closed: the escrow accepts no segment after close`,
+            EXIT_FAILED,
+          );
+        }
+        if (opts.dryRun) {
+          for (const s of pending) {
+            outcomes.push(outcome(s, "would-submit"));
+            say(
+              `job ${jobId} worker ${short(s.bundle.job.workerKeyHash)} segment ${s.bundle.segment.index}: would submit (${s.path})`,
+            );
+          }
+          continue;
+        }
+
+        const groups = opts.batch ? chunks(pending, maxBatch) : pending.map((s) => [s]);
+        for (const group of groups) {
+          const subs = group.map((s) => toSubmissionInput(submissionFromBundle(s.bundle).submission));
+          const what =
+            group.length === 1
+              ? `segment ${group[0]!.bundle.segment.index} (${group[0]!.path})`
+              : `segments ${group.map((s) => s.bundle.segment.index).join(", ")}`;
+          const receipt = await sendTx(`job ${jobId}: submitting ${what}`, () =>
+            opts.batch ? escrow.submitSegments(jobId, subs) : escrow.submitSegment(jobId, subs[0]!),
+          );
+          const accepted = eventsIn(receipt, "SegmentAccepted");
+          for (const s of group) {
+            const ev = accepted.find(
+              (e) => e.newHead === s.bundle.segment.newHead && e.workerKeyHash === s.bundle.job.workerKeyHash,
+            );
+            const o: SegmentOutcome = {
+              ...outcome(s, "accepted"),
+              payout: ev?.payout ?? 0n,
+              gasUsed: receipt.gasUsed / BigInt(group.length),
+              txGasUsed: receipt.gasUsed,
+              batchSize: group.length,
+              txHash: receipt.hash,
+            };
+            outcomes.push(o);
+            say(
+              `job ${jobId} worker ${short(s.bundle.job.workerKeyHash)} segment ${s.bundle.segment.index}: accepted, ` +
+                `payout ${formatAmount(o.payout!, info)}, gas ${o.gasUsed!.toLocaleString("en-US")}` +
+                (group.length > 1
+                  ? ` (a ${group.length}-segment batch of ${receipt.gasUsed.toLocaleString("en-US")} gas)`
+                  : "") +
+                ` tx ${receipt.hash}`,
+            );
+          }
+        }
+      }
+    } finally {
+      session.close();
+    }
+
+    const accepted = outcomes.filter((o) => o.status === "accepted");
+    const summary = {
+      chainId: session.chainId,
+      escrow: addressOf(session, "escrow"),
+      accepted: accepted.length,
+      alreadyAccepted: outcomes.filter((o) => o.status === "already-accepted").length,
+      notSubmitted: outcomes.filter((o) => o.status === "not-submitted").length,
+      totalPayout: accepted.reduce((a, o) => a + (o.payout ?? 0n), 0n),
+      totalGas: [...new Map(accepted.map((o) => [o.txHash, o.txGasUsed!])).values()].reduce(
+        (a, g) => a + g,
+        0n,
+      ),
+      segments: outcomes,
+    };
+    if (opts.json) console.log(toJsonText(summary));
+    else
+      console.log(
+        `${plural(summary.accepted, "segment")} accepted, ${summary.alreadyAccepted} already accepted` +
+          (opts.dryRun
+            ? `, ${outcomes.filter((o) => o.status === "would-submit").length} to submit (dry run)`
+            : "") +
+          (summary.accepted > 0 ? `; ${summary.totalGas.toLocaleString("en-US")} gas in all` : ""),
+      );
+    if (problems.length > 0) throw new CliError(problems.join("\n"), EXIT_FAILED);
+  });
+}
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? "" : "s"}`;
+}
+
+function outcome(s: BundleEntry, status: SegmentOutcome["status"]): SegmentOutcome {
+  return {
+    bundle: s.path,
+    jobId: s.bundle.job.jobId,
+    workerKeyHash: s.bundle.job.workerKeyHash,
+    index: s.bundle.segment.index,
+    status,
+  };
+}

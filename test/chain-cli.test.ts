@@ -1,0 +1,512 @@
+/**
+ * The on-chain commands end to end against a real JSON-RPC node: `npx hardhat node` in a child
+ * process, driven only through the `meterproof` CLI (deploy, worker register, job create,
+ * prove, submit, withdraw, job close), with keys from the environment and a keystore.
+ * Minting the client's ComputeCredit is the one setup step done with ethers directly.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { join } from "node:path";
+import { Contract, JsonRpcProvider, Network, Wallet, parseEther } from "ethers";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { loadWorkerKey, sha256Hex, TraceBuilder, type TraceLineJson } from "../trace/index.ts";
+import { runCli, REPO_ROOT, type CliResult } from "./helpers/cli.ts";
+import { buildContracts } from "./helpers/hardhat.ts";
+import { tempDir } from "./worker-helpers.ts";
+
+/** Hardhat's well-known development accounts (`npx hardhat node` prints them). */
+const KEYS = {
+  admin: "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80",
+  client: "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d",
+  provider: "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a",
+  submitter: "0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6",
+} as const;
+const address = (key: string) => new Wallet(key).address;
+const CLIENT = address(KEYS.client);
+const PROVIDER = address(KEYS.provider);
+const GRACE_S = 600;
+const BUDGET = parseEther("10");
+
+const dir = tempDir("chain-cli");
+const deploymentFile = join(dir, "deployment.json");
+const workerKeyFile = join(dir, "worker.key");
+const tracePath = join(dir, "job.trace.jsonl");
+const bundleDir = join(dir, "bundles");
+let node: ChildProcess | undefined;
+let rpc = "";
+let provider: JsonRpcProvider | undefined;
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function rpcCall(method: string, params: unknown[] = [], retry = true): Promise<unknown> {
+  let res: Response;
+  try {
+    res = await fetch(rpc, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }),
+    });
+  } catch (err) {
+    // A kept-alive socket the node closed while spawnSync blocked this process: one retry on a new one.
+    if (retry && node) return rpcCall(method, params, false);
+    throw err;
+  }
+  const body = (await res.json()) as { result?: unknown; error?: { message: string } };
+  if (body.error) throw new Error(`${method}: ${body.error.message}`);
+  return body.result;
+}
+
+async function latestBlockTime(): Promise<number> {
+  const block = (await rpcCall("eth_getBlockByNumber", ["latest", false])) as { timestamp: string };
+  return Number(BigInt(block.timestamp));
+}
+
+async function increaseTime(seconds: number): Promise<void> {
+  await rpcCall("evm_increaseTime", [seconds]);
+  await rpcCall("evm_mine");
+}
+
+/** The environment of a CLI run: no inherited meterproof variables, plus `extra`. */
+function env(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const e: NodeJS.ProcessEnv = { ...process.env };
+  for (const k of ["METERPROOF_PRIVATE_KEY", "METERPROOF_KEYSTORE_PASSWORD", "METERPROOF_RPC"]) delete e[k];
+  return { ...e, ...extra };
+}
+
+/** Runs the CLI as the holder of `key` (or with no key at all). */
+function cli(args: string[], key?: string, extra: Record<string, string> = {}): CliResult {
+  return runCli(args, { env: env({ ...(key ? { METERPROOF_PRIVATE_KEY: key } : {}), ...extra }), cwd: dir });
+}
+
+function ok(r: CliResult): CliResult {
+  if (r.status !== 0) throw new Error(`exit ${r.status}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
+  return r;
+}
+
+function json<T>(r: CliResult): T {
+  return JSON.parse(ok(r).stdout) as T;
+}
+
+const onChain = () => ["--rpc", rpc, "--deployment", deploymentFile];
+
+async function stopNode(): Promise<void> {
+  provider?.destroy();
+  const child = node;
+  node = undefined;
+  if (!child || child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  child.kill("SIGTERM");
+  const timer = setTimeout(() => child.kill("SIGKILL"), 5000);
+  await exited;
+  clearTimeout(timer);
+}
+
+beforeAll(async () => {
+  await buildContracts();
+  const port = await freePort();
+  rpc = `http://127.0.0.1:${port}`;
+  const log = join(dir, "hardhat-node.log");
+  const out = openSync(log, "a");
+  // Output goes to a file: a pipe nobody reads while spawnSync runs the CLI would fill and stall the node.
+  node = spawn(
+    process.execPath,
+    [join(REPO_ROOT, "node_modules/.bin/hardhat"), "node", "--port", String(port), "--hostname", "127.0.0.1"],
+    { cwd: REPO_ROOT, stdio: ["ignore", out, out] },
+  );
+  try {
+    const until = Date.now() + 120_000;
+    for (;;) {
+      if (node.exitCode !== null) throw new Error(`hardhat node exited with ${node.exitCode}`);
+      try {
+        if ((await rpcCall("eth_chainId")) === "0x7a69") break;
+      } catch {
+        // not listening yet
+      }
+      if (Date.now() > until) throw new Error("hardhat node did not answer eth_chainId within 120 s");
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  } catch (err) {
+    await stopNode();
+    throw new Error(`${(err as Error).message}\n${readFileSync(log, "utf8").slice(-2000)}`);
+  }
+  const network = Network.from(31337n);
+  provider = new JsonRpcProvider(rpc, network, { staticNetwork: network, cacheTimeout: -1 });
+});
+
+afterAll(async () => {
+  await stopNode();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe("on-chain commands against a hardhat node over JSON-RPC", () => {
+  let credit = "";
+  let escrow = "";
+  let jobId = "";
+  let createdAt = 0;
+
+  it("deploys through Ignition and writes a deployment file", () => {
+    const d = json<{
+      chainId: string;
+      deployer: string;
+      block: number;
+      addresses: {
+        credit: string;
+        escrow: string;
+        registry: string;
+        router: string;
+        verifiers: Record<string, string>;
+      };
+      parameters: { closeGracePeriod: number };
+    }>(
+      cli(
+        [
+          "deploy",
+          "--rpc",
+          rpc,
+          "--sizes",
+          "8",
+          "--out",
+          deploymentFile,
+          "--close-grace-period",
+          String(GRACE_S),
+          "--json",
+        ],
+        KEYS.admin,
+      ),
+    );
+    expect(d).toMatchObject({
+      chainId: "31337",
+      deployer: address(KEYS.admin),
+      parameters: { closeGracePeriod: GRACE_S },
+    });
+    expect(Object.keys(d.addresses.verifiers)).toEqual(["8"]);
+    expect(d.block).toBeGreaterThan(0);
+    credit = d.addresses.credit;
+    escrow = d.addresses.escrow;
+    expect(JSON.parse(readFileSync(deploymentFile, "utf8"))).toMatchObject({
+      kind: "meterproof-deployment",
+      addresses: { escrow },
+    });
+
+    // Ignition's journal makes a second run report the same deployment without sending anything.
+    const blockBefore = d.block;
+    const resumed = json<{ addresses: typeof d.addresses; block: number }>(
+      cli(
+        [
+          "deploy",
+          "--rpc",
+          rpc,
+          "--sizes",
+          "8",
+          "--out",
+          join(dir, "again.json"),
+          "--journal",
+          join(dir, "deployment.ignition"),
+          "--close-grace-period",
+          String(GRACE_S),
+          "--json",
+        ],
+        KEYS.admin,
+      ),
+    );
+    expect(resumed).toMatchObject({ addresses: d.addresses, block: blockBefore });
+
+    // A deployment file is never overwritten.
+    const again = cli(["deploy", "--rpc", rpc, "--sizes", "8", "--out", deploymentFile], KEYS.admin);
+    expect(again.status).toBe(2);
+    expect(again.stderr).toContain("never overwritten");
+  });
+
+  it("registers a worker key for the provider (and again is a no-op)", async () => {
+    // Setup outside the CLI: the network admin mints Compute Credits to the client.
+    const admin = new Wallet(KEYS.admin, provider);
+    const token = new Contract(credit, ["function mint(address,uint256)"], admin);
+    await (await token.getFunction("mint")(CLIENT, parseEther("100"))).wait();
+
+    ok(cli(["keygen", "--out", workerKeyFile]));
+    const args = [
+      "worker",
+      "register",
+      ...onChain(),
+      "--key",
+      workerKeyFile,
+      "--device-class",
+      "H100",
+      "--gpu-uuid",
+      "GPU-chain-cli-test",
+    ];
+    const reg = json<{ workerKeyHash: string; provider: string }>(cli([...args, "--json"], KEYS.provider));
+    expect(reg.provider).toBe(PROVIDER);
+    expect(reg.workerKeyHash).toBe((await loadWorkerKey(workerKeyFile)).keyHash.toString());
+    expect(ok(cli(args, KEYS.provider)).stdout).toContain("already registered");
+    // Another provider cannot take the key over.
+    const other = cli(args, KEYS.client);
+    expect(other.status).toBe(1);
+    expect(other.stderr).toContain(`already registered to provider ${PROVIDER}`);
+  });
+
+  it("creates a job as the client", () => {
+    const job = json<{ jobId: string; jobTag: string; createdAt: string; expiry: string; budget: string }>(
+      cli(
+        [
+          "job",
+          "create",
+          ...onChain(),
+          "--provider",
+          PROVIDER,
+          "--budget",
+          "10",
+          "--price",
+          "1",
+          "--expiry",
+          "+1h",
+          "--json",
+        ],
+        KEYS.client,
+      ),
+    );
+    expect(job.jobId).toBe("1");
+    expect(job.budget).toBe(BUDGET.toString());
+    expect(Number(job.expiry) - Number(job.createdAt)).toBeGreaterThan(3500);
+    jobId = job.jobId;
+    createdAt = Number(job.createdAt);
+    const shown = json<{ client: string; remaining: string; closed: boolean }>(
+      cli(["job", "show", ...onChain(), "--job", jobId, "--json"]),
+    );
+    expect(shown).toMatchObject({ client: CLIENT, remaining: BUDGET.toString(), closed: false });
+  });
+
+  it("proves a trace and submits it, skipping what the lane already accepted", async () => {
+    // 20 records of 2 s from just after the job's creation: three segments of the N=8 circuit.
+    await increaseTime(60);
+    const now = await latestBlockTime();
+    const startMs = createdAt * 1000 + 1000;
+    const lines: TraceLineJson[] = [];
+    const builder = TraceBuilder.start(
+      {
+        chainId: 31337n,
+        escrow,
+        jobId: BigInt(jobId),
+        provider: PROVIDER,
+        device: { class: "H100", name: "test device", uuidHash: sha256Hex("GPU-chain-cli-test") },
+        sampler: "proc",
+        intervalMs: 2000,
+        segmentSize: 8,
+        command: ["train"],
+        startTime: startMs,
+      },
+      await loadWorkerKey(workerKeyFile),
+      (line) => lines.push(line),
+    );
+    for (let seq = 0; seq < 20; seq++) {
+      const tStart = startMs + seq * 2000;
+      await builder.addRecord({
+        tStart,
+        tEnd: tStart + 2000,
+        utilBps: 8000 + seq * 50,
+        memMiB: 1000,
+        powerMw: 300_000,
+        energyMj: 600_000,
+        outputSha256: sha256Hex(`out ${seq}`),
+      });
+    }
+    await builder.seal();
+    expect(startMs + 20 * 2000).toBeLessThanOrEqual(now * 1000); // not in the future for the chain
+    writeFileSync(tracePath, lines.map((l) => JSON.stringify(l)).join("\n") + "\n");
+    expect(ok(cli(["prove", tracePath, "--out", bundleDir, "--jobs", "2"])).stdout).toContain(
+      "3 segments proven",
+    );
+
+    type Report = {
+      accepted: number;
+      alreadyAccepted: number;
+      totalPayout: string;
+      segments: { index: number; status: string; payout?: string; gasUsed?: string; batchSize?: number }[];
+    };
+    // A bundle carrying another segment's proof reverts, and the custom error is named.
+    const swapped = JSON.parse(readFileSync(join(bundleDir, "segment-000000.json"), "utf8")) as {
+      calldata: { proof: string[] };
+    };
+    swapped.calldata.proof = (
+      JSON.parse(readFileSync(join(bundleDir, "segment-000001.json"), "utf8")) as typeof swapped
+    ).calldata.proof;
+    const forged = join(dir, "forged-segment-0.json");
+    writeFileSync(forged, JSON.stringify(swapped));
+    const reverted = cli(["submit", forged, ...onChain()], KEYS.submitter);
+    expect(reverted.status).toBe(1);
+    expect(reverted.stderr).toMatch(/reverted: ComputeEscrow__InvalidProof\(1, \d+\)/);
+
+    // Segment 0 alone, one transaction; anyone may submit (the payout goes to the provider).
+    const first = json<Report>(
+      cli(["submit", join(bundleDir, "segment-000000.json"), ...onChain(), "--json"], KEYS.submitter),
+    );
+    expect(first).toMatchObject({ accepted: 1, alreadyAccepted: 0 });
+    expect(BigInt(first.segments[0]!.payout!)).toBeGreaterThan(0n);
+    expect(BigInt(first.segments[0]!.gasUsed!)).toBeGreaterThan(200_000n);
+
+    // The whole directory in a batch: segment 0 is skipped, 1 and 2 go in one submitSegments.
+    const second = json<Report>(
+      cli(["submit", bundleDir, ...onChain(), "--batch", "--json"], KEYS.submitter),
+    );
+    expect(second).toMatchObject({ accepted: 2, alreadyAccepted: 1 });
+    expect(second.segments.map((s) => [s.index, s.status, s.batchSize])).toEqual([
+      [0, "already-accepted", undefined],
+      [1, "accepted", 2],
+      [2, "accepted", 2],
+    ]);
+
+    // Everything again: nothing is sent.
+    const third = cli(["submit", bundleDir, ...onChain(), "--batch"], KEYS.submitter);
+    expect(ok(third).stdout).toContain("0 segments accepted, 3 already accepted");
+
+    const paid = BigInt(first.totalPayout) + BigInt(second.totalPayout);
+    const shown = json<{ paid: string }>(cli(["job", "show", ...onChain(), "--job", jobId, "--json"]));
+    expect(BigInt(shown.paid)).toBe(paid);
+  });
+
+  it("refuses bundles for another escrow before sending anything", () => {
+    const r = cli(["submit", bundleDir, "--rpc", rpc, "--escrow", credit], KEYS.submitter);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain(`is for escrow ${escrow}, not ${credit}`);
+  });
+
+  it("lets the provider withdraw with a keystore, and the client close after expiry + grace", async () => {
+    const keystore = join(dir, "provider.keystore.json");
+    const password = { METERPROOF_KEYSTORE_PASSWORD: "correct horse battery staple" };
+    expect(
+      ok(cli(["keystore", "create", "--out", keystore, "--from-env"], KEYS.provider, password)).stdout,
+    ).toContain(`address ${PROVIDER}`);
+    const wrong = cli(["withdraw", ...onChain(), "--keystore", keystore], undefined, {
+      METERPROOF_KEYSTORE_PASSWORD: "nope",
+    });
+    expect(wrong.status).toBe(2);
+    expect(wrong.stderr).toContain("wrong password");
+
+    const w = json<{ provider: string; amount: string }>(
+      cli(["withdraw", ...onChain(), "--keystore", keystore, "--json"], undefined, password),
+    );
+    expect(w.provider).toBe(PROVIDER);
+    const paid = BigInt(w.amount);
+    expect(ok(cli(["withdraw", ...onChain()], KEYS.provider)).stdout).toContain("nothing to withdraw");
+
+    // The client may not close before expiry + grace period…
+    const early = cli(["job", "close", ...onChain(), "--job", jobId], KEYS.client);
+    expect(early.status).toBe(1);
+    expect(early.stderr).toContain("ComputeEscrow__CloseNotAllowed");
+    // …but may after it.
+    await increaseTime(3600 + GRACE_S);
+    const closed = json<{ refund: string }>(
+      cli(["job", "close", ...onChain(), "--job", jobId, "--json"], KEYS.client),
+    );
+    const refund = BigInt(closed.refund);
+    expect(paid + refund).toBe(BUDGET);
+
+    const erc20 = new Contract(credit, ["function balanceOf(address) view returns (uint256)"], provider);
+    const balance = (a: string) => erc20.getFunction("balanceOf")(a) as Promise<bigint>;
+    expect(await balance(PROVIDER)).toBe(paid);
+    expect(await balance(CLIENT)).toBe(parseEther("100") - paid);
+    expect(await balance(escrow)).toBe(0n);
+    const shown = json<{ closed: boolean; paid: string; refunded: string }>(
+      cli(["job", "show", ...onChain(), "--job", jobId, "--json"]),
+    );
+    expect(shown).toMatchObject({ closed: true, paid: paid.toString(), refunded: refund.toString() });
+
+    // A closed job takes no more segments; those already accepted are still recognised.
+    expect(ok(cli(["submit", bundleDir, ...onChain()], KEYS.submitter)).stdout).toContain(
+      "3 already accepted",
+    );
+  });
+});
+
+describe("on-chain command errors", () => {
+  const jobArgs = () => [
+    "job",
+    "create",
+    ...onChain(),
+    "--provider",
+    PROVIDER,
+    "--budget",
+    "1",
+    "--price",
+    "1",
+    "--expiry",
+    "+1h",
+  ];
+
+  it("refuses to run without a key, naming both ways to give one", () => {
+    const r = cli(jobArgs());
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain("no signing key: set METERPROOF_PRIVATE_KEY, or give --keystore FILE");
+  });
+
+  it("never takes a key on the command line", () => {
+    const r = cli([...jobArgs(), "--private-key", KEYS.client]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain("--private-key is not accepted");
+    expect(r.stderr).not.toContain(KEYS.client.slice(2));
+    const bad = cli(jobArgs(), undefined, { METERPROOF_PRIVATE_KEY: "0x1234" });
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toContain("METERPROOF_PRIVATE_KEY must be a private key of 64 hex digits");
+  });
+
+  it("names a bad address, amount or expiry", () => {
+    const addr = cli(
+      [
+        "job",
+        "create",
+        ...onChain(),
+        "--provider",
+        "0x1234",
+        "--budget",
+        "1",
+        "--price",
+        "1",
+        "--expiry",
+        "+1h",
+      ],
+      KEYS.client,
+    );
+    expect(addr.status).toBe(2);
+    expect(addr.stderr).toContain("--provider must be a 20-byte hex address");
+    const amount = cli(
+      [...jobArgs().slice(0, -6), "--budget", "ten", "--price", "1", "--expiry", "+1h"],
+      KEYS.client,
+    );
+    expect(amount.status).toBe(2);
+    expect(amount.stderr).toContain("--budget must be an amount of whole tokens");
+    const expiry = cli([...jobArgs().slice(0, -2), "--expiry", "1000"], KEYS.client);
+    expect(expiry.status).toBe(2);
+    expect(expiry.stderr).toContain("--expiry 1000 is not after the latest block's time");
+  });
+
+  it("says which RPC endpoint it cannot reach", async () => {
+    const dead = `http://127.0.0.1:${await freePort()}`;
+    const r = cli(["job", "show", "--rpc", dead, "--escrow", PROVIDER, "--job", "1"]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain(`cannot reach the JSON-RPC endpoint --rpc ${dead}`);
+  });
+
+  it("refuses a deployment file of another chain, and an address without a contract", () => {
+    const other = join(dir, "other-chain.json");
+    writeFileSync(
+      other,
+      JSON.stringify({ ...JSON.parse(readFileSync(deploymentFile, "utf8")), chainId: "1" }),
+    );
+    const r = cli(["job", "show", "--rpc", rpc, "--deployment", other, "--job", "1"]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain(`--deployment ${other} is for chain 1, but --rpc ${rpc} is chain 31337`);
+    const empty = cli(["job", "show", "--rpc", rpc, "--escrow", CLIENT, "--job", "1"]);
+    expect(empty.status).toBe(2);
+    expect(empty.stderr).toContain(`--escrow ${CLIENT}: chain 31337 has no contract at this address`);
+  });
+});
