@@ -13,6 +13,7 @@ import { registerWithdraw } from "./commands/withdraw.ts";
 import { registerKeystore } from "./commands/keystore.ts";
 import { registerAudit } from "./commands/audit.ts";
 import { registerDemo } from "./commands/demo.ts";
+import { registerCredit } from "./commands/credit.ts";
 import { EXIT_BAD_INPUT, reportError } from "./output.ts";
 
 const program = new Command()
@@ -38,6 +39,7 @@ registerWithdraw(program);
 registerKeystore(program);
 registerAudit(program);
 registerDemo(program);
+registerCredit(program);
 
 try {
   await program.parseAsync(process.argv);

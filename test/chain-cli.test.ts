@@ -228,10 +228,15 @@ describe("on-chain commands against a hardhat node over JSON-RPC", () => {
   });
 
   it("registers a worker key for the provider (and again is a no-op)", async () => {
-    // Setup outside the CLI: the network admin mints Compute Credits to the client.
-    const admin = new Wallet(KEYS.admin, provider);
-    const token = new Contract(credit, ["function mint(address,uint256)"], admin);
-    await (await token.getFunction("mint")(CLIENT, parseEther("100"))).wait();
+    // The network admin (the deployer holds MINTER_ROLE) mints Compute Credits to the client.
+    const minted = cli(["credit", "mint", ...onChain(), "--to", CLIENT, "--amount", "100"], KEYS.admin);
+    expect(minted.status).toBe(0);
+    expect(minted.stdout).toMatch(/^minted 100(\.0)? CC/);
+    const token = new Contract(credit, ["function balanceOf(address) view returns (uint256)"], provider);
+    expect(await token.getFunction("balanceOf")(CLIENT)).toBe(parseEther("100"));
+    const notMinter = cli(["credit", "mint", ...onChain(), "--to", CLIENT, "--amount", "1"], KEYS.client);
+    expect(notMinter.status).toBe(1);
+    expect(notMinter.stderr).toMatch(/AccessControlUnauthorizedAccount/);
 
     ok(cli(["keygen", "--out", workerKeyFile]));
     const args = [

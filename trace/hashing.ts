@@ -71,6 +71,21 @@ export function sha256Hex(data: Uint8Array | string): string {
   return "0x" + Buffer.from(sha256(bytes)).toString("hex");
 }
 
+/**
+ * A record's `outputSha256`: SHA-256(SHA-256(stdout bytes) ‖ SHA-256(stderr bytes)) of the
+ * job's output during the interval. Hashing each stream on its own keeps the value
+ * independent of how the two pipes happened to interleave.
+ */
+export function intervalOutputSha256(stdout: Uint8Array, stderr: Uint8Array): string {
+  const inner = new Uint8Array(64);
+  inner.set(sha256(stdout), 0);
+  inner.set(sha256(stderr), 32);
+  return "0x" + Buffer.from(sha256(inner)).toString("hex");
+}
+
+/** `outputSha256` of an interval in which the job printed nothing. */
+export const EMPTY_OUTPUT_SHA256 = intervalOutputSha256(new Uint8Array(0), new Uint8Array(0));
+
 /** SHA-256 of the canonical JSON of the header line (its JSON form, bigints as strings). */
 export function headerSha256(headerJson: unknown): string {
   return sha256Hex(canonicalJson(headerJson));

@@ -86,7 +86,7 @@ export const recordSchema = z.strictObject({
   memMiB: uintNumber(2 ** MEM_MIB_BITS - 1, `below 2^${MEM_MIB_BITS}`),
   powerMw: uintNumber(2 ** POWER_MW_BITS - 1, `below 2^${POWER_MW_BITS}`),
   energyMj: uintNumber(2 ** ENERGY_MJ_BITS - 1, `below 2^${ENERGY_MJ_BITS}`),
-  /** SHA-256 of the job's output (stdout then stderr) produced during the interval. */
+  /** SHA-256(SHA-256(stdout) ‖ SHA-256(stderr)) of the job's output during the interval (hashing.ts). */
   outputSha256: hex32,
   /** Output files hashed into the last record (worker `--output`). */
   files: z.array(fileDigest).optional(),

@@ -1,4 +1,5 @@
 import {
+  EMPTY_OUTPUT_SHA256,
   TraceChecker,
   TraceError,
   readLines,
@@ -74,8 +75,8 @@ export const PLAUSIBILITY = {
   energyWarn: [0.8, 1.25] as const,
   /** A busy GPU (≥ 50% utilization) drawing less than this is suspicious (mW). */
   busyMinPowerMw: 20_000,
-  /** SHA-256 of no output: repeated legitimately by quiet jobs. */
-  emptyOutput: "0xe3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+  /** The output hash of an interval without output: repeated legitimately by quiet jobs. */
+  emptyOutput: EMPTY_OUTPUT_SHA256,
 };
 
 /**

@@ -4,10 +4,8 @@ import { sha256 } from "@noble/hashes/sha2.js";
 const hex = (bytes: Uint8Array) => "0x" + Buffer.from(bytes).toString("hex");
 
 /**
- * Hashes the job's output interval by interval while it streams through. A record's
- * `outputSha256` is SHA-256(SHA-256(stdout bytes) ‖ SHA-256(stderr bytes)) of the bytes the
- * worker received during the interval: hashing each stream on its own keeps the value
- * independent of how the two pipes happened to interleave.
+ * Hashes the job's output interval by interval while it streams through, giving the same
+ * value as `intervalOutputSha256` in trace/hashing.ts for the bytes received in the interval.
  */
 export class IntervalOutputHasher {
   private stdout = sha256.create();
@@ -35,9 +33,7 @@ export class IntervalOutputHasher {
 }
 
 /** The output hash of an interval given its two streams whole (what `IntervalOutputHasher.take` returns). */
-export function intervalOutputSha256(stdout: Uint8Array, stderr: Uint8Array): string {
-  return hex(sha256.create().update(sha256(stdout)).update(sha256(stderr)).digest());
-}
+export { intervalOutputSha256 } from "../trace/index.ts";
 
 /** SHA-256 of a file, streamed (output files can be large). */
 export async function fileSha256(path: string): Promise<string> {

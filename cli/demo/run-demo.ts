@@ -88,7 +88,7 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoSummary> {
     );
 
     log(
-      "3/9 client: receive 10 CC (ComputeCredit) and create a job with a 5 CC budget at 100 CC per H100-hour",
+      "3/9 client: receive 10 CCR (ComputeCredit) and create a job with a 5 CCR budget at 100 CCR per H100-hour",
     );
     const budget = parseUnits("5", 18);
     const price = parseUnits("100", 18);
@@ -216,7 +216,7 @@ function discard(): Writable {
 
 /** The summary as lines for people. */
 export function formatDemoSummary(s: DemoSummary): string[] {
-  const cc = (v: bigint) => `${formatUnits(v, 18)} CC`;
+  const cc = (v: bigint) => `${formatUnits(v, 18)} CCR`;
   return [
     "",
     "meterproof demo: summary",
