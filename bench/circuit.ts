@@ -1,19 +1,16 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import * as snarkjs from "snarkjs";
 import { circuitConfig } from "../circuits/index.ts";
 import { readR1csHeader, requiredPtauPower } from "../circuits/r1cs.ts";
-import { segmentWitnessInput } from "../prover/witness-input.ts";
 import { runSetup } from "../setup/index.ts";
 import { releaseCurve } from "../setup/snarkjs-api.ts";
-import { makeTrace } from "../test/circuit-helpers.ts";
-import { fmt, median, RUNS, timeRuns, type BenchRow, type BenchSection } from "./lib.ts";
+import { fmt, type BenchRow, type BenchSection } from "./lib.ts";
 
 /**
  * MeteredSegment(N) for each configured size: constraints (total and per record), a full
  * setup from the cached development powers of tau (compile, phase 2, zkey verify, exports)
- * into a scratch folder, and Groth16 proving time of a full segment.
+ * into a scratch folder.
  */
 export async function benchCircuit(sizes: readonly number[] = circuitConfig.sizes): Promise<BenchSection> {
   const rows: BenchRow[] = [];
@@ -35,21 +32,9 @@ export async function benchCircuit(sizes: readonly number[] = circuitConfig.size
       rows.push({
         metric: `N=${size} setup`,
         value: fmt(setupMs / 1000, "s"),
-        note: `compile ${fmt(setup.stages.compile.ms / 1000, "s")}, phase 2 + verify ${fmt(setup.stages.zkey.ms / 1000, "s")}, exports ${fmt(setup.stages.export.ms / 1000, "s")}; ptau 2^${setup.ptau.power} (${setup.ptau.source})`,
+        note: `one run, from scratch with a cached powers of tau: compile ${fmt(setup.stages.compile.ms / 1000, "s")}, phase 2 + verify ${fmt(setup.stages.zkey.ms / 1000, "s")}, exports ${fmt(setup.stages.export.ms / 1000, "s")}; ptau 2^${setup.ptau.power} (${setup.ptau.source})`,
       });
 
-      const trace = await makeTrace({ records: size, segmentSize: size });
-      const seal = trace.seals[0]!;
-      const input = segmentWitnessInput({ header: trace.header, records: trace.records, seal, size });
-      const prove = () => snarkjs.groth16.fullProve(input, setup.paths.wasm, setup.paths.zkey);
-      await prove(); // warm up the curve and the wasm
-      const runs = size > 16 ? 3 : RUNS;
-      const ms = median(await timeRuns(runs, prove));
-      rows.push({
-        metric: `N=${size} proof (witness + Groth16)`,
-        value: fmt(ms, "ms"),
-        note: `median of ${runs}, snarkjs fullProve in-process`,
-      });
       await releaseCurve();
     }
     const [small, large] = [Math.min(...constraints.keys()), Math.max(...constraints.keys())];
@@ -65,7 +50,8 @@ export async function benchCircuit(sizes: readonly number[] = circuitConfig.size
       );
     }
     notes.push(
-      "Setup times include compiling with circom2 (WebAssembly) and verifying the zkey against the r1cs and powers of tau.",
+      "Setup times include compiling with circom2 (WebAssembly) and verifying the zkey against the r1cs and powers of tau. Each is one run: a setup of N=64 takes minutes, and five would take half an hour.",
+      "Proving times are in the Proving section (median of 5).",
     );
     return { title: "Circuit and trusted setup", rows, notes };
   } finally {

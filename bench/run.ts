@@ -48,6 +48,7 @@ if (only.length === 0) {
     `- machine: ${cpus().length} × ${cpus()[0]?.model.trim() ?? "unknown CPU"}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, ${process.platform} ${process.arch}`,
     `- node: ${process.version}`,
     "",
+    "",
   ].join("\n");
   writeFileSync(new URL("./RESULTS.md", import.meta.url), header + render(results));
   console.error("bench: wrote bench/RESULTS.md");
