@@ -185,24 +185,9 @@ describe("meterproof audit (CLI)", () => {
 describe("repeated output", () => {
   it("warns when an interval repeats another's output, but not for quiet intervals", async () => {
     const { TraceBuilder, EMPTY_OUTPUT_SHA256, intervalOutputSha256 } = await import("../trace/index.ts");
-    const { testKey } = await import("./fixtures/traces.ts");
+    const { cpuTestJob, testKey } = await import("./fixtures/traces.ts");
     const out: unknown[] = [];
-    const b = TraceBuilder.start(
-      {
-        chainId: 1n,
-        escrow: "0x5FbDB2315678afecb367f032d93F642f64180aa3",
-        jobId: 1n,
-        provider: "0x70997970C51812dc3A010C7d01b50e0d17dc79C8",
-        device: { class: "CPU", name: "test", uuidHash: "0x" + "ab".repeat(32) },
-        sampler: "proc",
-        intervalMs: 1000,
-        segmentSize: 8,
-        command: ["job"],
-        startTime: 1000,
-      },
-      await testKey(),
-      (l) => out.push(l),
-    );
+    const b = TraceBuilder.start(cpuTestJob(8), await testKey(), (l) => out.push(l));
     const same = intervalOutputSha256(new TextEncoder().encode("epoch 1 loss 0.5\n"), new Uint8Array(0));
     const outputs = [EMPTY_OUTPUT_SHA256, EMPTY_OUTPUT_SHA256, same, EMPTY_OUTPUT_SHA256, same];
     for (const [i, outputSha256] of outputs.entries()) {

@@ -11,7 +11,7 @@ import {
   toUint,
   type TraceLineJson,
 } from "../trace/index.ts";
-import { syntheticTrace, testKey } from "./fixtures/traces.ts";
+import { cpuTestJob, syntheticTrace, testKey } from "./fixtures/traces.ts";
 
 // Bad input gets an error that names the field and the rule.
 
@@ -119,22 +119,7 @@ describe("reading a trace file", () => {
 describe("the builder refuses bad samples before writing them", () => {
   it("names the field of a bad measurement and writes nothing for it", async () => {
     const out: TraceLineJson[] = [];
-    const b = TraceBuilder.start(
-      {
-        chainId: 1n,
-        escrow: "0x5FbDB2315678afecb367f032d93F642f64180aa3",
-        jobId: 1n,
-        provider: "0x70997970C51812dc3A010C7d01b50e0d17dc79C8",
-        device: { class: "CPU", name: "test", uuidHash: "0x" + "ab".repeat(32) },
-        sampler: "proc",
-        intervalMs: 1000,
-        segmentSize: 2,
-        command: ["true"],
-        startTime: 1000,
-      },
-      await testKey(),
-      (l) => out.push(l),
-    );
+    const b = TraceBuilder.start(cpuTestJob(2), await testKey(), (l) => out.push(l));
     const good = {
       tStart: 1000,
       tEnd: 2000,
