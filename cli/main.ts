@@ -14,6 +14,7 @@ import { registerKeystore } from "./commands/keystore.ts";
 import { registerAudit } from "./commands/audit.ts";
 import { registerDemo } from "./commands/demo.ts";
 import { registerCredit } from "./commands/credit.ts";
+import { registerVerifier } from "./commands/verifier.ts";
 import { EXIT_BAD_INPUT, reportError } from "./output.ts";
 
 const program = new Command()
@@ -40,6 +41,7 @@ registerKeystore(program);
 registerAudit(program);
 registerDemo(program);
 registerCredit(program);
+registerVerifier(program);
 
 try {
   await program.parseAsync(process.argv);

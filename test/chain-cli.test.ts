@@ -227,6 +227,26 @@ describe("on-chain commands against a hardhat node over JSON-RPC", () => {
     expect(again.stderr).toContain("never overwritten");
   });
 
+  it("checks that the deployed verifier matches the local zkey", () => {
+    const good = ok(cli(["verifier", "check", "--size", "8", ...onChain(), "--json"]));
+    const report = JSON.parse(good.stdout);
+    expect(report.ok).toBe(true);
+    expect(report.checks.map((c: { name: string }) => c.name)).toEqual([
+      "local build",
+      "router",
+      "runtime code",
+      "accepts a proof of the local zkey",
+      "refuses it for other signals",
+    ]);
+    // The escrow is no verifier: its code differs, the router does not point at it, it accepts nothing.
+    const escrow = JSON.parse(readFileSync(deploymentFile, "utf8")).addresses.escrow as string;
+    const bad = cli(["verifier", "check", "--size", "8", ...onChain(), "--verifier", escrow]);
+    expect(bad.status).toBe(1);
+    expect(bad.stdout).toMatch(/FAIL router/);
+    expect(bad.stdout).toMatch(/FAIL runtime code: differs/);
+    expect(bad.stdout).toMatch(/FAIL accepts a proof/);
+  });
+
   it("registers a worker key for the provider (and again is a no-op)", async () => {
     // The network admin (the deployer holds MINTER_ROLE) mints Compute Credits to the client.
     const minted = cli(["credit", "mint", ...onChain(), "--to", CLIENT, "--amount", "100"], KEYS.admin);

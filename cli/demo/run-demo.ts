@@ -72,7 +72,7 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoSummary> {
   const bundleDir = join(dir, "bundles");
 
   log(`1/9 circuit MeteredSegment(${size}): trusted setup (reused when built; INSECURE development setup)`);
-  await runSetup({ size });
+  await runSetup({ size, log: (line) => log(`    ${line}`) });
   log("2/9 contracts: compile and deploy to the in-process Hardhat chain");
   await buildContracts();
   const connection = await network.create();
@@ -155,6 +155,9 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoSummary> {
     log(`    ${bundlesVerified} bundles written to ${bundleDir} and verified`);
 
     log("7/9 provider: submit all segments in one batch, then withdraw");
+    // Hardhat runs calls and gas estimates at the last block's time; the job ran since, so
+    // mine a block now, or the window would look like it ends in the future.
+    await connection.provider.request({ method: "evm_mine", params: [] });
     const submissions = bundles.map((b) => toSubmissionInput(submissionFromBundle(b).submission));
     const submitted = await (await d.escrow.connect(provider).submitSegments(jobId, submissions)).wait();
     const accepted = eventsIn(submitted, "SegmentAccepted");
