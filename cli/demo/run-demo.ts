@@ -77,6 +77,7 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoSummary> {
   await buildContracts();
   const connection = await network.create();
   try {
+    await syncChainClock(connection.provider);
     const { ethers } = connection;
     const [admin, client, provider] = await ethers.getSigners();
     if (!admin || !client || !provider) throw new Error("the Hardhat network has fewer than 3 accounts");
@@ -157,7 +158,7 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoSummary> {
     log("7/9 provider: submit all segments in one batch, then withdraw");
     // Hardhat runs calls and gas estimates at the last block's time; the job ran since, so
     // mine a block now, or the window would look like it ends in the future.
-    await connection.provider.request({ method: "evm_mine", params: [] });
+    await syncChainClock(connection.provider);
     const submissions = bundles.map((b) => toSubmissionInput(submissionFromBundle(b).submission));
     const submitted = await (await d.escrow.connect(provider).submitSegments(jobId, submissions)).wait();
     const accepted = eventsIn(submitted, "SegmentAccepted");
@@ -200,6 +201,22 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoSummary> {
     await closeVerifier();
     await connection.close();
   }
+}
+
+/**
+ * Mines a block at the wall-clock time. The in-process chain's clock can lag the wall clock
+ * (it was seen 50 s behind after a first-time trusted setup in the same process), while the
+ * worker stamps records with the wall clock and the escrow refuses windows in the future.
+ */
+async function syncChainClock(provider: {
+  request(a: { method: string; params?: unknown[] }): Promise<unknown>;
+}): Promise<void> {
+  const latest = (await provider.request({ method: "eth_getBlockByNumber", params: ["latest", false] })) as {
+    timestamp: string;
+  };
+  const next = Math.max(Number(BigInt(latest.timestamp)) + 1, Math.ceil(Date.now() / 1000));
+  await provider.request({ method: "evm_setNextBlockTimestamp", params: [next] });
+  await provider.request({ method: "evm_mine", params: [] });
 }
 
 /** Total gas of the blocks mined after `fromBlock`. */
