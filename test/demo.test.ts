@@ -12,8 +12,10 @@ describe("the demo flow", () => {
     expect(s.records).toBeGreaterThanOrEqual(9);
     expect(s.segments).toBe(Math.ceil(s.records / 4));
     expect(s.bundlesVerified).toBe(s.segments);
-    // A busy core meters close to 10000 bps for most of the run.
-    expect(s.gpuHours).toBeGreaterThan((9 * 0.5) / 3600);
+    // A busy core meters up to 10000 bps; other test files share the two cores, so only a
+    // loose floor is asserted here (test/worker-proc.test.ts checks the sampler's accuracy).
+    expect(s.gpuHours).toBeGreaterThan((9 * 0.15) / 3600);
+    expect(s.gpuHours).toBeLessThanOrEqual((s.records * 1.5) / 3600); // records are about 1 s long
     expect(s.audit.ok).toBe(true);
     expect(s.audit.counts.fail).toBe(0);
     expect(s.withdrawn).toBe(s.payout);
