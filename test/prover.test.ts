@@ -209,14 +209,13 @@ describe("prove refuses bad input and leaves no partial bundle", () => {
 
 describe("the prover process", () => {
   it("exits cleanly after proving (no hanging threads)", () => {
-    const t0 = Date.now();
+    // A process kept alive by a thread is killed at the timeout: then signal is SIGTERM.
     const r = runCli(
       ["prove", writeTrace("exit.jsonl", lines), "--out", join(dir, "exit-out"), "--jobs", "2"],
       { timeout: 120_000 },
     );
     expect(r.status).toBe(0);
     expect(r.signal ?? null).toBe(null);
-    expect(Date.now() - t0).toBeLessThan(120_000);
   });
 });
 
