@@ -1,9 +1,9 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as snarkjs from "snarkjs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { TEST_SEGMENT_SIZE } from "../circuits/index.ts";
+import { circuitArtifacts, TEST_SEGMENT_SIZE } from "../circuits/index.ts";
 import { loadProvingCircuit } from "../prover/load-circuit.ts";
 import { proveTrace, type ProvingCircuit } from "../prover/prove-trace.ts";
 import { bundleSchema, type ProofBundleJson, type TraceLineJson } from "../trace/index.ts";
@@ -184,26 +184,24 @@ describe("prove refuses bad input and leaves no partial bundle", () => {
     expect(existsSync(outDir) ? readdirSync(outDir) : []).toEqual([]);
   });
 
-  it("the CLI refuses artifacts whose hashes differ from the manifest", () => {
-    const r = runCli(["prove", writeTrace("cli.jsonl", lines), "--out", join(dir, "cli-out")], {
-      env: { ...process.env, METERPROOF_BUILD_DIR: join(dir, "nowhere") },
-    });
-    // The default build dir is intact here, so this must succeed; the tamper case is below.
+  it("the CLI proves a trace and reports what it wrote", () => {
+    const r = runCli(["prove", writeTrace("cli.jsonl", lines), "--out", join(dir, "cli-out")]);
     expect(r.status).toBe(0);
-    expect(r.stdout).toMatch(/3 segments proven/);
+    expect(r.stdout).toMatch(/3 segments proven, 0 already had bundles/);
   });
 
   it("refuses artifacts that differ from the manifest", async () => {
-    const { loadProvingCircuit: load } = await import("../prover/load-circuit.ts");
-    const { circuitArtifacts } = await import("../circuits/index.ts");
+    // A copy of the build, so tests proving in parallel never see a tampered file.
+    const root = join(dir, "copy");
     const paths = circuitArtifacts(N);
-    const original = readFileSync(paths.wasm);
-    try {
-      writeFileSync(paths.wasm, Buffer.concat([original, Buffer.from([0])]));
-      await expect(load(N)).rejects.toThrow(/differ from the setup manifest: wasm .* has sha256/);
-    } finally {
-      writeFileSync(paths.wasm, original);
-    }
+    const copy = circuitArtifacts(N, root);
+    cpSync(paths.dir, copy.dir, { recursive: true });
+    cpSync(paths.verifier, copy.verifier);
+    await expect(loadProvingCircuit(N, root)).resolves.toMatchObject({ size: N });
+    writeFileSync(copy.wasm, Buffer.concat([readFileSync(copy.wasm), Buffer.from([0])]));
+    await expect(loadProvingCircuit(N, root)).rejects.toThrow(
+      /differ from the setup manifest: wasm .* has sha256/,
+    );
   });
 });
 
