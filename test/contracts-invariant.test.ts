@@ -335,7 +335,8 @@ describe("ComputeEscrow invariants over random action sequences", () => {
         if (model.jobs[0]!.remaining === 0n && !model.jobs[0]!.closed)
           seen.set("budget spent", (seen.get("budget spent") ?? 0) + 1);
       }),
-      { numRuns: 60 },
+      // A fixed seed keeps the coverage check below deterministic; FC_SEED explores others.
+      { numRuns: 60, seed: Number(process.env.FC_SEED ?? 20261121) },
     );
     // The runs must have reached the interesting cases, or the property says little.
     for (const key of [
