@@ -33,7 +33,7 @@ export async function benchAudit(): Promise<BenchSection> {
         { metric: "trace replayed", value: `${records} records, ${Math.ceil(records / segmentSize)} seals` },
       ],
       notes: [
-        "Each record costs two Poseidon hashes (9 and 2 inputs, circomlibjs WebAssembly, about 240 µs together on an idle core) and a SHA-256; each seal one EdDSA-Poseidon verification (BigInt, about 1.5 ms).",
+        "Each record costs two Poseidon hashes (9 and 2 inputs, circomlibjs WebAssembly, about 240 µs together on an idle core) and a SHA-256; each seal one EdDSA-Poseidon verification (BigInt, 1.7 ms).",
         "Poseidon bounds the rate: 10,000 records/s needs a Poseidon about four times faster than circomlibjs' WebAssembly one (which already uses the sparse-matrix rounds), such as a native one, or hashing on several cores.",
       ],
     };

@@ -8,7 +8,6 @@ import {
   type JobFundedEvent,
   type SegmentAcceptedEvent,
   type WithdrawnEvent,
-  type ComputeEscrow,
 } from "../contracts/index.ts";
 
 /** Where a log came from on chain. */
@@ -73,22 +72,4 @@ export function eventsIn<K extends EscrowEventName>(
   return decodeEvents(receipt.logs)
     .filter((e) => e.name === name)
     .map((e) => ({ ...(e.args as unknown as EscrowEventMap[K]), position: e.position }));
-}
-
-/**
- * Reads SegmentAccepted events from the chain, in chain order, optionally for one job and
- * one worker: what an auditor compares a trace's seals with.
- */
-export async function querySegmentsAccepted(
-  escrow: ComputeEscrow,
-  filter: { jobId?: bigint; workerKeyHash?: bigint; fromBlock?: number; toBlock?: number | "latest" } = {},
-): Promise<(SegmentAcceptedEvent & { position: LogPosition })[]> {
-  const topicFilter = escrow.filters.SegmentAccepted!(filter.jobId ?? null, filter.workerKeyHash ?? null);
-  const logs = await escrow.queryFilter(topicFilter, filter.fromBlock ?? 0, filter.toBlock ?? "latest");
-  return decodeEvents(logs)
-    .filter((e) => e.name === "SegmentAccepted")
-    .map((e) => ({ ...(e.args as unknown as SegmentAcceptedEvent), position: e.position }))
-    .sort(
-      (a, b) => a.position.blockNumber - b.position.blockNumber || a.position.logIndex - b.position.logIndex,
-    );
 }

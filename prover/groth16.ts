@@ -1,8 +1,7 @@
 import { WitnessCalculatorBuilder, type WitnessCalculator } from "circom_runtime";
 import * as snarkjs from "snarkjs";
 
-type Curve = { terminate(): Promise<void> };
-const g = globalThis as { curve_bn128?: Curve | null };
+const g = globalThis as { curve_bn128?: unknown };
 
 /**
  * Witness calculation and Groth16 proving for one circuit, with the wasm and zkey held in
@@ -22,7 +21,7 @@ export class Groth16Engine {
     this.calculator = WitnessCalculatorBuilder(args.wasm);
     this.curve = args.singleThread
       ? snarkjs.curves.getCurveFromName("bn128", { singleThread: true }).then((curve) => {
-          g.curve_bn128 = curve as Curve;
+          g.curve_bn128 = curve;
         })
       : Promise.resolve();
   }
@@ -39,11 +38,5 @@ export class Groth16Engine {
     await this.curve;
     const witness = await (await this.calculator).calculateWTNSBin(input, true);
     return snarkjs.groth16.prove({ type: "mem", data: this.zkey }, { type: "mem", data: witness });
-  }
-
-  /** Ends the curve's threads (and frees its memory) so the process or thread can exit. */
-  static async release(): Promise<void> {
-    await g.curve_bn128?.terminate();
-    g.curve_bn128 = null;
   }
 }

@@ -3,6 +3,7 @@
 // per message.
 import { parentPort, workerData } from "node:worker_threads";
 import type { Groth16Proof } from "snarkjs";
+import { releaseCurve } from "../setup/snarkjs-api.ts";
 import { Groth16Engine } from "./groth16.ts";
 
 export interface ProofWorkerData {
@@ -22,7 +23,7 @@ const engine = new Groth16Engine({ wasm, zkey, singleThread: true });
 
 port.on("message", async (msg: ProofRequest) => {
   if ("close" in msg) {
-    await Groth16Engine.release();
+    await releaseCurve();
     port.close();
     return;
   }

@@ -1,5 +1,6 @@
 import { Worker } from "node:worker_threads";
 import type { Groth16Proof } from "snarkjs";
+import { releaseCurve } from "../setup/snarkjs-api.ts";
 import { Groth16Engine } from "./groth16.ts";
 import type { ProofRequest, ProofResponse, ProofWorkerData } from "./proof-worker.ts";
 
@@ -71,7 +72,7 @@ export class SegmentProver {
     if (this.closed) return;
     this.closed = true;
     for (const q of this.queue.splice(0)) q.reject(new Error("prover closed before this proof started"));
-    if (this.local) await Groth16Engine.release();
+    if (this.local) await releaseCurve();
     await Promise.all(
       this.workers.map(
         (w) =>

@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
-import { TraceError, checkTrace, type TraceLineJson } from "../trace/index.ts";
+import { TraceError, checkTrace } from "../trace/index.ts";
 import { syntheticTrace, testKey } from "./fixtures/traces.ts";
 
 // Property tests: every kind of tampering is caught, and the error names the first line
@@ -138,6 +138,3 @@ function tweak(value: unknown, delta: number): unknown {
   }
   return delta;
 }
-
-// Lines are plain JSON: a type-level reminder that tests tamper with the on-disk form.
-export type { TraceLineJson };

@@ -192,13 +192,6 @@ export class TraceChecker {
         at,
       );
     if (pending.length === 0) throw new TraceError("seal", "must follow at least one unsealed record", at);
-    if (pending.length > header.segmentSize) {
-      throw new TraceError(
-        "seal",
-        `covers ${pending.length} records, more than the header's segmentSize ${header.segmentSize}`,
-        at,
-      );
-    }
     const computed = computeSegment(s.segment, this.sealedHead, pending);
     const claims: [keyof TraceSeal & keyof Segment, unknown, unknown][] = [
       ["firstSeq", s.firstSeq, computed.firstSeq],

@@ -95,7 +95,4 @@ function toSnarkjsProof(b: ProofBundle): snarkjs.Groth16Proof {
 }
 
 /** Ends snarkjs' curve threads so the process can exit. */
-export async function closeVerifier(): Promise<void> {
-  await (globalThis as { curve_bn128?: { terminate(): Promise<void> } | null }).curve_bn128?.terminate();
-  (globalThis as { curve_bn128?: unknown }).curve_bn128 = null;
-}
+export { releaseCurve as closeVerifier } from "../setup/snarkjs-api.ts";
