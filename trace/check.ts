@@ -1,7 +1,7 @@
 import type { z } from "zod";
 import { MAX_INTERVAL_MS } from "./constants.ts";
 import { TraceError } from "./errors.ts";
-import { chainHead, computeJobTag, headerSha256, recordDigest, recordHash } from "./hashing.ts";
+import { chainHeads, computeJobTag, headerSha256, recordDigest, recordHashes } from "./hashing.ts";
 import { readLines } from "./jsonl.ts";
 import { verifySeal, workerKeyHash } from "./keys.ts";
 import {
@@ -12,7 +12,7 @@ import {
   type TraceRecord,
   type TraceSeal,
 } from "./schema.ts";
-import { computeSegment, type Segment } from "./segment.ts";
+import { segmentOfCheckedRecords, type Segment } from "./segment.ts";
 
 /** A trace that passed every check, with what was derived from it. */
 export interface CheckedTrace {
@@ -47,11 +47,26 @@ function parseWith<S extends z.ZodType>(schema: S, value: unknown, line: number,
   return result.data;
 }
 
+/** Records whose hashes and heads are recomputed together, at most (a seal flushes sooner). */
+const HASH_BATCH = 256;
+
+interface PendingRecord {
+  record: TraceRecord;
+  line: number;
+  prevHead: bigint;
+}
+
 /**
  * Checks a trace line by line, as the circuit and the escrow would: schema and ranges,
  * consecutive sequence numbers, non-overlapping intervals, digests, hashes, the head
  * chain, and every seal's segment, meter and signature. The first broken rule throws a
  * `TraceError` naming its line, field and rule.
+ *
+ * Hashes and heads are recomputed in batches (up to the next seal, at most 256 records)
+ * so the native Poseidon can spread them over every core: a record's head is checked
+ * against Poseidon(claimed previous head, claimed hash), which makes every hash in a
+ * batch independent. Before any error is thrown the batch is finished, so the error is
+ * still the one of the first broken line.
  */
 export class TraceChecker {
   private readonly opts: Required<CheckOptions>;
@@ -61,6 +76,8 @@ export class TraceChecker {
   private readonly seals: TraceSeal[] = [];
   private readonly segments: Segment[] = [];
   private head = 0n;
+  private pending: PendingRecord[] = [];
+  private unverified: TraceRecord[] = [];
   private sealedHead = 0n;
   private sealedCount = 0;
   private lines = 0;
@@ -71,6 +88,59 @@ export class TraceChecker {
 
   /** Checks the next line (`value` is the parsed JSON) of the trace. */
   async push(value: unknown, line = this.lines + 1): Promise<void> {
+    try {
+      await this.pushLine(value, line);
+    } catch (err) {
+      // An earlier record's hash may be wrong too: that one is the first broken line.
+      if (err instanceof TraceError) this.flush();
+      throw err;
+    }
+  }
+
+  /**
+   * Recomputes the hashes and heads of the records checked since the last flush, and throws
+   * for the first one that differs. `result()` and every seal flush on their own.
+   */
+  flush(): void {
+    const batch = this.pending;
+    if (batch.length === 0) return;
+    this.pending = [];
+    const hashes = recordHashes(
+      this.header!.jobTag,
+      batch.map((p) => p.record),
+    );
+    const heads = chainHeads(batch.map((p) => [p.prevHead, p.record.hash] as const));
+    for (const [i, { record: r, line, prevHead }] of batch.entries()) {
+      const at = { line, seq: r.seq };
+      let error: TraceError | undefined;
+      if (r.hash !== hashes[i])
+        error = new TraceError(
+          "hash",
+          `must equal Poseidon(jobTag, seq, tStart, tEnd, utilBps, memMiB, powerMw, energyMj, digest) = ${hashes[i]}`,
+          at,
+        );
+      else if (r.head !== heads[i])
+        error = new TraceError("head", `must equal Poseidon(previous head, hash) = ${heads[i]}`, at);
+      if (error) {
+        // This record and the later ones of the batch leave the checked records.
+        this.unverified.push(...this.records.splice(this.records.length - (batch.length - i)));
+        this.head = prevHead;
+        throw error;
+      }
+    }
+  }
+
+  /**
+   * Records that passed their own checks but sit after a broken hash or head in the batch
+   * that `flush` threw for (the auditor still runs its plausibility checks on them).
+   */
+  takeUnverified(): TraceRecord[] {
+    const out = this.unverified;
+    this.unverified = [];
+    return out;
+  }
+
+  private async pushLine(value: unknown, line: number): Promise<void> {
     this.lines = line;
     const type = typeof value === "object" && value !== null ? (value as { type?: unknown }).type : undefined;
     if (!this.header) {
@@ -166,23 +236,16 @@ export class TraceChecker {
         `must equal the truncated SHA-256 of the record's output hashes = ${digest}`,
         at,
       );
-    const hash = recordHash(header.jobTag, r);
-    if (r.hash !== hash)
-      throw new TraceError(
-        "hash",
-        `must equal Poseidon(jobTag, seq, tStart, tEnd, utilBps, memMiB, powerMw, energyMj, digest) = ${hash}`,
-        at,
-      );
-    const head = chainHead(this.head, hash);
-    if (r.head !== head)
-      throw new TraceError("head", `must equal Poseidon(previous head, hash) = ${head}`, at);
-    this.head = head;
+    this.pending.push({ record: r, line, prevHead: this.head });
+    this.head = r.head;
     this.records.push(r);
+    if (this.pending.length >= HASH_BATCH) this.flush();
   }
 
   private async checkSeal(value: unknown, line: number): Promise<void> {
     const header = this.header!;
     const s = parseWith(sealSchema, value, line);
+    this.flush();
     const at = { line, segment: s.segment };
     const pending = this.records.slice(this.sealedCount);
     if (s.segment !== this.segments.length)
@@ -192,7 +255,7 @@ export class TraceChecker {
         at,
       );
     if (pending.length === 0) throw new TraceError("seal", "must follow at least one unsealed record", at);
-    const computed = computeSegment(s.segment, this.sealedHead, pending);
+    const computed = segmentOfCheckedRecords(s.segment, this.sealedHead, pending);
     const claims: [keyof TraceSeal & keyof Segment, unknown, unknown][] = [
       ["firstSeq", s.firstSeq, computed.firstSeq],
       ["lastSeq", s.lastSeq, computed.lastSeq],
@@ -222,6 +285,7 @@ export class TraceChecker {
   /** What has been checked so far. */
   result(): CheckedTrace {
     if (!this.header) throw new TraceError("header", "is missing: the trace is empty", { line: 1 });
+    this.flush();
     return {
       header: this.header,
       headerSha256: this.headerHash,

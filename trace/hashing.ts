@@ -2,7 +2,7 @@ import { sha256 } from "@noble/hashes/sha2.js";
 import { AbiCoder, getAddress, keccak256 } from "ethers";
 import { FIELD_MODULUS } from "./constants.ts";
 import { truncateTo248 } from "./field.ts";
-import { poseidon } from "./poseidon.ts";
+import { poseidon, poseidonMany } from "./poseidon.ts";
 
 /** The fields of a record that enter its hash. */
 export interface RecordFields {
@@ -18,7 +18,11 @@ export interface RecordFields {
 
 /** `hash_i = Poseidon(jobTag, seq, tStart, tEnd, utilBps, memMiB, powerMw, energyMj, digest)`. */
 export function recordHash(jobTag: bigint, r: RecordFields): bigint {
-  return poseidon([
+  return poseidon(recordHashInputs(jobTag, r));
+}
+
+function recordHashInputs(jobTag: bigint, r: RecordFields): bigint[] {
+  return [
     jobTag,
     BigInt(r.seq),
     BigInt(r.tStart),
@@ -28,12 +32,25 @@ export function recordHash(jobTag: bigint, r: RecordFields): bigint {
     BigInt(r.powerMw),
     BigInt(r.energyMj),
     r.digest,
-  ]);
+  ];
+}
+
+/** `recordHash` of many records in one batch (spread over every core by the native Poseidon). */
+export function recordHashes(jobTag: bigint, records: readonly RecordFields[]): bigint[] {
+  return poseidonMany(
+    9,
+    records.flatMap((r) => recordHashInputs(jobTag, r)),
+  );
 }
 
 /** `head_i = Poseidon(head_{i-1}, hash_i)`; the head before the first record of a lane is 0. */
 export function chainHead(prevHead: bigint, hash: bigint): bigint {
   return poseidon([prevHead, hash]);
+}
+
+/** `chainHead(prevHead, hash)` of many independent pairs in one batch. */
+export function chainHeads(pairs: readonly (readonly [prevHead: bigint, hash: bigint])[]): bigint[] {
+  return poseidonMany(2, pairs.flat());
 }
 
 /**

@@ -1,14 +1,52 @@
+import { availableParallelism } from "node:os";
 import { buildPoseidon } from "circomlibjs";
 import { FIELD_MODULUS } from "./constants.ts";
+import { loadNativePoseidon } from "./poseidon-native.ts";
 
+/**
+ * Which Poseidon runs: the native addon (native/poseidon.c, built by `npm install`) when it
+ * loads, else circomlibjs' WebAssembly one. METERPROOF_POSEIDON=wasm forces the latter.
+ */
+export type PoseidonBackend = "native" | "wasm";
+
+const native = process.env.METERPROOF_POSEIDON === "wasm" ? undefined : loadNativePoseidon();
 // circomlibjs' WebAssembly Poseidon (circomlib parameters, the same as the circuit's
-// `Poseidon(n)` template); built once per process.
-const impl = await buildPoseidon();
+// `Poseidon(n)` template); built only when the native one is missing.
+const wasm = native ? undefined : await buildPoseidon();
 
-/** Poseidon over BN254 with circomlib's parameters; inputs must already be field elements. */
-export function poseidon(inputs: readonly bigint[]): bigint {
+export const poseidonBackend: PoseidonBackend = native ? "native" : "wasm";
+
+function checkInputs(inputs: readonly bigint[]): void {
   for (const v of inputs) {
     if (v < 0n || v >= FIELD_MODULUS) throw new RangeError(`poseidon input ${v} is not a field element`);
   }
-  return impl.F.toObject(impl(inputs as bigint[]));
+}
+
+/** Poseidon over BN254 with circomlib's parameters; inputs must already be field elements. */
+export function poseidon(inputs: readonly bigint[]): bigint {
+  checkInputs(inputs);
+  if (native) return native.hash(inputs);
+  return wasm!.F.toObject(wasm!(inputs as bigint[]));
+}
+
+/** Below this many hashes a batch is not worth starting threads for. */
+const THREADED_BATCH = 16;
+const threads = availableParallelism();
+
+/**
+ * `inputs.length / arity` Poseidon hashes of `arity` inputs each (one after another in
+ * `inputs`). The native backend spreads a large batch over every core.
+ */
+export function poseidonMany(arity: number, inputs: readonly bigint[]): bigint[] {
+  if (!Number.isInteger(arity) || arity < 1 || inputs.length % arity !== 0) {
+    throw new RangeError(`poseidonMany: ${inputs.length} inputs do not split into hashes of ${arity}`);
+  }
+  checkInputs(inputs);
+  const count = inputs.length / arity;
+  if (native) return native.hashMany(arity, inputs, count >= THREADED_BATCH ? threads : 1);
+  const out: bigint[] = [];
+  for (let i = 0; i < inputs.length; i += arity) {
+    out.push(wasm!.F.toObject(wasm!(inputs.slice(i, i + arity) as bigint[])));
+  }
+  return out;
 }

@@ -36,21 +36,40 @@ export function recordUsage(r: { tStart: number; tEnd: number; utilBps: number }
 
 /** Computes a segment's heads and meter from its records: the plain model of `MeteredSegment`. */
 export function computeSegment(index: number, prevHead: bigint, records: readonly MeteredRecord[]): Segment {
+  let head = prevHead;
+  for (const r of records) head = chainHead(head, r.hash);
+  return segmentWithHead(index, prevHead, head, records);
+}
+
+/**
+ * `computeSegment` for records whose heads were already checked one by one (the trace
+ * checker's case): the new head is the last record's, so nothing is hashed again.
+ */
+export function segmentOfCheckedRecords(
+  index: number,
+  prevHead: bigint,
+  records: readonly (MeteredRecord & { head: bigint })[],
+): Segment {
+  return segmentWithHead(index, prevHead, records.at(-1)?.head ?? prevHead, records);
+}
+
+function segmentWithHead(
+  index: number,
+  prevHead: bigint,
+  newHead: bigint,
+  records: readonly MeteredRecord[],
+): Segment {
   const first = records[0];
   const last = records.at(-1);
   if (!first || !last) throw new RangeError("a segment needs at least one record");
-  let head = prevHead;
   let usage = 0n;
-  for (const r of records) {
-    head = chainHead(head, r.hash);
-    usage += recordUsage(r);
-  }
+  for (const r of records) usage += recordUsage(r);
   return {
     index,
     firstSeq: first.seq,
     lastSeq: last.seq,
     prevHead,
-    newHead: head,
+    newHead,
     tFirst: first.tStart,
     tLast: last.tEnd,
     usage,

@@ -1,0 +1,12 @@
+{
+  "targets": [
+    {
+      "target_name": "poseidon",
+      "sources": ["poseidon.c"],
+      "cflags": ["-O3", "-std=c11", "-Wall", "-Wextra"],
+      "cflags!": ["-O2"],
+      "libraries": ["-lpthread"],
+      "xcode_settings": { "OTHER_CFLAGS": ["-O3", "-std=c11"] }
+    }
+  ]
+}
