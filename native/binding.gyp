@@ -1,8 +1,8 @@
 {
   "targets": [
     {
-      "target_name": "poseidon",
-      "sources": ["poseidon.c"],
+      "target_name": "meterproof_native",
+      "sources": ["addon.c", "poseidon.c", "babyjub.c"],
       "cflags": ["-O3", "-std=c11", "-Wall", "-Wextra"],
       "cflags!": ["-O2"],
       "libraries": ["-lpthread"],

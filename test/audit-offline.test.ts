@@ -77,6 +77,18 @@ describe("auditTrace without a chain", () => {
       line: 7,
       seq: 4,
     });
+    // Records after the broken one still count and still get the plausibility checks.
+    expect(report.summary.records).toBe(12);
+  });
+
+  it("fails a changed record in the unsealed tail, naming it", async () => {
+    const ls = structuredClone(lines.slice(0, -1)) as unknown as Record<string, unknown>[];
+    ls.at(-2)!.memMiB = 1;
+    const report = await auditTrace(writeTrace("tail.jsonl", ls));
+    expect(report.findings.filter((f) => f.status === "fail")).toEqual([
+      expect.objectContaining({ check: "integrity", line: ls.length - 1, seq: 10 }),
+    ]);
+    expect(report.summary.records).toBe(12);
   });
 
   it("fails energy that is impossible for the reported power", async () => {

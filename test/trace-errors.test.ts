@@ -127,3 +127,48 @@ describe("the builder refuses bad samples before writing them", () => {
     expect((await checkTrace(out)).records).toHaveLength(1);
   });
 });
+
+// Hashes and heads are recomputed in batches (up to a seal); the error must still be the
+// one of the first broken line, whatever comes later in the batch.
+describe("batched hash checks report the first broken line", () => {
+  let longer: Line[];
+  beforeAll(async () => {
+    longer = (await syntheticTrace({ records: 20, segmentSize: 16 })).lines as unknown as Line[];
+  });
+
+  async function firstError(mutate: (lines: Line[]) => void, drop = 0): Promise<TraceError> {
+    const copy = structuredClone(longer).slice(0, longer.length - drop);
+    mutate(copy);
+    const err: unknown = await checkTrace(copy).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(TraceError);
+    return err as TraceError;
+  }
+
+  it("a wrong hash before a later line's schema error", async () => {
+    const err = await firstError((l) => {
+      l[3]!.energyMj = (l[3]!.energyMj as number) + 1;
+      l[9]!.utilBps = 10001;
+    });
+    expect(err.field).toBe("hash");
+    expect(err.location).toMatchObject({ line: 4, seq: 2 });
+  });
+
+  it("a wrong head before a later wrong hash", async () => {
+    const err = await firstError((l) => {
+      l[5]!.head = "1";
+      l[8]!.memMiB = 7;
+    });
+    expect(err.field).toBe("head");
+    expect(err.location).toMatchObject({ line: 6, seq: 4 });
+  });
+
+  it("a wrong hash in the records after the last seal, found when the trace ends", async () => {
+    // Drop the final seal: records 16–19 are unsealed and only checked at the end.
+    const err = await firstError((l) => (l.at(-2)!.powerMw = 1), 1);
+    expect(err.field).toBe("hash");
+    expect(err.location).toMatchObject({ seq: 18 });
+  });
+});

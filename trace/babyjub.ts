@@ -1,4 +1,5 @@
 import { FIELD_MODULUS as P, SUBGROUP_ORDER } from "./constants.ts";
+import { nativeAddon } from "./native.ts";
 import { poseidon } from "./poseidon.ts";
 
 /**
@@ -61,8 +62,6 @@ function double([x, y, z]: Extended): Extended {
   return [mod(e * f), mod(g * h), mod(f * g), mod(e * h)];
 }
 
-const negate = ([x, y, z, t]: Extended): Extended => [mod(-x), y, z, mod(-t)];
-
 /** k1·P1 + k2·P2 with one shared doubling chain (Shamir's trick). */
 function doubleScalarMul(k1: bigint, p1: Extended, k2: bigint, p2: Extended): Extended {
   const both = add(p1, p2);
@@ -95,6 +94,12 @@ export function verifyEddsaPoseidon(pub: Affine, message: bigint, r8: Affine, s:
   if (double(double(double(toExtended(pub))))[0] === 0n) return false;
   const hm = poseidon([r8[0], r8[1], pub[0], pub[1], message]);
   // S·B8 − 8·hm·A must equal R8.
-  const lhs = doubleScalarMul(s, toExtended(BASE8), 8n * hm, negate(toExtended(pub)));
-  return equal(lhs, toExtended(r8));
+  const minusPub: Affine = [mod(-pub[0]), pub[1]];
+  if (nativeAddon) return nativeAddon.doubleMulEquals(s, BASE8, 8n * hm, minusPub, r8);
+  return doubleMulEquals(s, BASE8, 8n * hm, minusPub, r8);
+}
+
+/** k1·P1 + k2·P2 = Q in BigInt arithmetic (the native addon's `doubleMulEquals` when it is missing). */
+export function doubleMulEquals(k1: bigint, p1: Affine, k2: bigint, p2: Affine, q: Affine): boolean {
+  return equal(doubleScalarMul(k1, toExtended(p1), k2, toExtended(p2)), toExtended(q));
 }

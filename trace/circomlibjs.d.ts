@@ -22,6 +22,14 @@ declare module "circomlibjs" {
     signPoseidon(privateKey: Uint8Array, msg: FieldElement): Signature;
     verifyPoseidon(msg: FieldElement, sig: Signature, pub: [FieldElement, FieldElement]): boolean;
   }
+  export type Point = [FieldElement, FieldElement];
+  export interface Babyjub {
+    F: Field;
+    Base8: Point;
+    addPoint(a: Point, b: Point): Point;
+    mulPointEscalar(p: Point, k: bigint): Point;
+  }
   export function buildPoseidon(): Promise<Poseidon>;
+  export function buildBabyjub(): Promise<Babyjub>;
   export function buildEddsa(): Promise<Eddsa>;
 }

@@ -1,15 +1,14 @@
 import { availableParallelism } from "node:os";
 import { buildPoseidon } from "circomlibjs";
 import { FIELD_MODULUS } from "./constants.ts";
-import { loadNativePoseidon } from "./poseidon-native.ts";
+import { nativeAddon as native } from "./native.ts";
 
 /**
  * Which Poseidon runs: the native addon (native/poseidon.c, built by `npm install`) when it
- * loads, else circomlibjs' WebAssembly one. METERPROOF_POSEIDON=wasm forces the latter.
+ * loads, else circomlibjs' WebAssembly one (also with METERPROOF_NATIVE=0).
  */
 export type PoseidonBackend = "native" | "wasm";
 
-const native = process.env.METERPROOF_POSEIDON === "wasm" ? undefined : loadNativePoseidon();
 // circomlibjs' WebAssembly Poseidon (circomlib parameters, the same as the circuit's
 // `Poseidon(n)` template); built only when the native one is missing.
 const wasm = native ? undefined : await buildPoseidon();
@@ -25,7 +24,7 @@ function checkInputs(inputs: readonly bigint[]): void {
 /** Poseidon over BN254 with circomlib's parameters; inputs must already be field elements. */
 export function poseidon(inputs: readonly bigint[]): bigint {
   checkInputs(inputs);
-  if (native) return native.hash(inputs);
+  if (native) return native.poseidon(inputs);
   return wasm!.F.toObject(wasm!(inputs as bigint[]));
 }
 
@@ -43,7 +42,7 @@ export function poseidonMany(arity: number, inputs: readonly bigint[]): bigint[]
   }
   checkInputs(inputs);
   const count = inputs.length / arity;
-  if (native) return native.hashMany(arity, inputs, count >= THREADED_BATCH ? threads : 1);
+  if (native) return native.poseidonMany(arity, inputs, count >= THREADED_BATCH ? threads : 1);
   const out: bigint[] = [];
   for (let i = 0; i < inputs.length; i += arity) {
     out.push(wasm!.F.toObject(wasm!(inputs.slice(i, i + arity) as bigint[])));

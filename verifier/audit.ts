@@ -92,6 +92,12 @@ export async function auditTrace(tracePath: string, chain?: ChainView): Promise<
   const records: TraceRecord[] = [];
   let segments: Segment[] = [];
   let integrityBroken = false;
+  // The first broken line ends the integrity check; records after it still get plausibility checks.
+  const brokenAt = (err: TraceError) => {
+    add({ check: "integrity", status: "fail", message: err.message, ...pick(err.location) });
+    integrityBroken = true;
+    records.push(...checker.takeUnverified());
+  };
 
   for await (const { line, text, torn } of readLines(tracePath)) {
     if (torn) {
@@ -122,11 +128,18 @@ export async function auditTrace(tracePath: string, chain?: ChainView): Promise<
       await checker.push(value, line);
     } catch (err) {
       if (!(err instanceof TraceError)) throw err;
-      add({ check: "integrity", status: "fail", message: err.message, line, ...pick(err.location) });
-      integrityBroken = true;
+      brokenAt(err);
       const r = recordSchema.safeParse(value);
       if (r.success) records.push(r.data);
       continue;
+    }
+  }
+  if (!integrityBroken) {
+    try {
+      checker.flush();
+    } catch (err) {
+      if (!(err instanceof TraceError)) throw err;
+      brokenAt(err);
     }
   }
   try {
@@ -176,8 +189,13 @@ export async function auditTrace(tracePath: string, chain?: ChainView): Promise<
   };
 }
 
-function pick(loc: { line?: number; seq?: number; segment?: number }): Pick<Finding, "seq" | "segment"> {
+function pick(loc: {
+  line?: number;
+  seq?: number;
+  segment?: number;
+}): Pick<Finding, "line" | "seq" | "segment"> {
   return {
+    ...(loc.line !== undefined ? { line: loc.line } : {}),
     ...(loc.seq !== undefined ? { seq: loc.seq } : {}),
     ...(loc.segment !== undefined ? { segment: loc.segment } : {}),
   };
