@@ -4,6 +4,7 @@
 #define NAPI_VERSION 8
 #include <node_api.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdlib.h>
 
 #include "babyjub.h"
@@ -148,42 +149,111 @@ static void hash_in_threads(const poseidon_params *p, size_t arity, const fe *in
     if (started[k]) pthread_join(ids[k], NULL);
 }
 
-// hashMany(arity, inputs: bigint[], threads): bigint[] — the inputs of the hashes one after
-// another; the hashes are spread over `threads` threads.
-static napi_value js_hash_many(napi_env env, napi_callback_info info) {
+// A batch of hashes: its inputs read from JavaScript, its outputs, and the promise it settles.
+typedef struct {
+  const poseidon_params *params;
+  size_t arity, count;
+  uint32_t threads;
+  fe *in, *out;
+  napi_async_work work;
+  napi_deferred deferred;
+} batch_job;
+
+static void free_job(batch_job *job) {
+  if (!job) return;
+  free(job->in), free(job->out), free(job);
+}
+
+// Reads (arity, inputs: bigint[], threads); returns NULL with an exception pending on bad input.
+static batch_job *read_job(napi_env env, napi_callback_info info, const char *name) {
   size_t argc = 3;
   napi_value argv[3];
   uint32_t arity, len, threads;
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc != 3) return fail_range(env, "poseidon: hashMany(arity, inputs, threads) takes 3 arguments");
-  CHECK(napi_get_value_uint32(env, argv[0], &arity));
-  CHECK(napi_get_value_uint32(env, argv[2], &threads));
-  CHECK(napi_get_array_length(env, argv[1], &len));
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 3 ||
+      napi_get_value_uint32(env, argv[0], &arity) != napi_ok ||
+      napi_get_value_uint32(env, argv[2], &threads) != napi_ok ||
+      napi_get_array_length(env, argv[1], &len) != napi_ok) {
+    napi_throw_type_error(env, NULL, name);
+    return NULL;
+  }
   const poseidon_params *p = width_or_throw(env, arity);
   if (!p) return NULL;
-  if (len % arity) return fail_range(env, "poseidon: hashMany's inputs must be a multiple of arity long");
-  size_t count = len / arity;
-  fe *in = malloc(sizeof(fe) * (len ? len : 1)), *out = malloc(sizeof(fe) * (count ? count : 1));
-  napi_value result = NULL;
-  if (!in || !out) {
+  if (len % arity) {
+    napi_throw_range_error(env, NULL, "poseidon: hashManyAsync's inputs must be a multiple of arity long");
+    return NULL;
+  }
+  batch_job *job = calloc(1, sizeof *job);
+  if (job) {
+    job->params = p, job->arity = arity, job->count = len / arity, job->threads = threads;
+    job->in = malloc(sizeof(fe) * (len ? len : 1));
+    job->out = malloc(sizeof(fe) * (job->count ? job->count : 1));
+  }
+  if (!job || !job->in || !job->out) {
+    free_job(job);
     napi_throw_error(env, NULL, "poseidon: out of memory");
-    goto done;
+    return NULL;
   }
   for (uint32_t i = 0; i < len; i++) {
     napi_value v;
-    if (napi_get_element(env, argv[1], i, &v) != napi_ok || !read_fe(env, v, &in[i])) goto done;
+    if (napi_get_element(env, argv[1], i, &v) != napi_ok || !read_fe(env, v, &job->in[i])) {
+      free_job(job);
+      return NULL;
+    }
   }
-  hash_in_threads(p, arity, in, out, count, threads);
+  return job;
+}
+
+static napi_value job_result(napi_env env, const batch_job *job) {
   napi_value arr;
-  if (napi_create_array_with_length(env, count, &arr) != napi_ok) goto done;
-  for (size_t k = 0; k < count; k++) {
-    napi_value h = make_bigint(env, &out[k]);
-    if (!h || napi_set_element(env, arr, (uint32_t)k, h) != napi_ok) goto done;
+  CHECK(napi_create_array_with_length(env, job->count, &arr));
+  for (size_t k = 0; k < job->count; k++) {
+    napi_value h = make_bigint(env, &job->out[k]);
+    if (!h) return NULL;
+    CHECK(napi_set_element(env, arr, (uint32_t)k, h));
   }
-  result = arr;
-done:
-  free(in), free(out);
-  return result;
+  return arr;
+}
+
+static void job_execute(napi_env env, void *data) {
+  (void)env;
+  batch_job *job = data;
+  hash_in_threads(job->params, job->arity, job->in, job->out, job->count, job->threads);
+}
+
+static void job_complete(napi_env env, napi_status status, void *data) {
+  batch_job *job = data;
+  napi_value result = status == napi_ok ? job_result(env, job) : NULL;
+  if (result) {
+    napi_resolve_deferred(env, job->deferred, result);
+  } else {
+    napi_value error = NULL, message;
+    bool pending = false;
+    napi_is_exception_pending(env, &pending);
+    if (pending) napi_get_and_clear_last_exception(env, &error);
+    if (!error && napi_create_string_utf8(env, "poseidon: hashManyAsync failed", NAPI_AUTO_LENGTH, &message) == napi_ok)
+      napi_create_error(env, NULL, message, &error);
+    napi_reject_deferred(env, job->deferred, error);
+  }
+  napi_delete_async_work(env, job->work);
+  free_job(job);
+}
+
+// hashManyAsync(arity, inputs: bigint[], threads): Promise<bigint[]> — the inputs of the
+// hashes one after another, hashed on `threads` threads off the JavaScript thread, so the
+// caller can parse the next records meanwhile.
+static napi_value js_hash_many_async(napi_env env, napi_callback_info info) {
+  batch_job *job = read_job(env, info, "poseidon: hashManyAsync(arity, inputs: bigint[], threads)");
+  if (!job) return NULL;
+  napi_value promise, name;
+  if (napi_create_promise(env, &job->deferred, &promise) != napi_ok ||
+      napi_create_string_utf8(env, "meterproof:poseidon", NAPI_AUTO_LENGTH, &name) != napi_ok ||
+      napi_create_async_work(env, NULL, name, job_execute, job_complete, job, &job->work) != napi_ok ||
+      napi_queue_async_work(env, job->work) != napi_ok) {
+    free_job(job);
+    napi_throw_error(env, NULL, "poseidon: could not start hashManyAsync");
+    return NULL;
+  }
+  return promise;
 }
 
 // doubleMulEquals(k1, p1x, p1y, k2, p2x, p2y, qx, qy): whether k1·P1 + k2·P2 = Q on Baby
@@ -210,7 +280,7 @@ NAPI_MODULE_INIT() {
   napi_property_descriptor props[] = {
       {"setup", NULL, js_setup, NULL, NULL, NULL, napi_default, NULL},
       {"hash", NULL, js_hash, NULL, NULL, NULL, napi_default, NULL},
-      {"hashMany", NULL, js_hash_many, NULL, NULL, NULL, napi_default, NULL},
+      {"hashManyAsync", NULL, js_hash_many_async, NULL, NULL, NULL, napi_default, NULL},
       {"doubleMulEquals", NULL, js_double_mul_equals, NULL, NULL, NULL, napi_default, NULL},
   };
   if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;

@@ -29,17 +29,37 @@ static inline int fe_words_in_field(const uint64_t a[4]) {
   return 0;
 }
 
+// c, out ← a + b + c and b, out ← a − x − b, for carry and borrow bits.
+#if defined(__x86_64__)
+#include <immintrin.h>
+// GCC turns unsigned __int128 arithmetic into long runs of moves and zeroed registers;
+// the intrinsics give it plain `adc`/`sbb` chains, about half the instructions.
+#define ADC(c, a, b, out) ((c) = _addcarry_u64((c), (a), (b), (unsigned long long *)&(out)))
+#define SBB(b, a, x, out) ((b) = _subborrow_u64((b), (a), (x), (unsigned long long *)&(out)))
+#else
+#define ADC(c, a, b, out)                  \
+  do {                                     \
+    u128 sum_ = (u128)(a) + (b) + (c);     \
+    (out) = (uint64_t)sum_;                \
+    (c) = (unsigned char)(sum_ >> 64);     \
+  } while (0)
+#define SBB(b, a, x, out)                       \
+  do {                                          \
+    u128 diff_ = (u128)(a) - (x) - (b);         \
+    (out) = (uint64_t)diff_;                    \
+    (b) = (unsigned char)((diff_ >> 64) & 1);   \
+  } while (0)
+#endif
+
 // (t0..t3) < 2r → (t0..t3) mod r into r, without branching on the value.
 static inline void fe_store_reduced(fe *r, uint64_t t0, uint64_t t1, uint64_t t2, uint64_t t3) {
-  u128 d = (u128)t0 - FR_MOD[0];
-  uint64_t s0 = (uint64_t)d;
-  d = (u128)t1 - FR_MOD[1] - ((uint64_t)(d >> 64) & 1);
-  uint64_t s1 = (uint64_t)d;
-  d = (u128)t2 - FR_MOD[2] - ((uint64_t)(d >> 64) & 1);
-  uint64_t s2 = (uint64_t)d;
-  d = (u128)t3 - FR_MOD[3] - ((uint64_t)(d >> 64) & 1);
-  uint64_t s3 = (uint64_t)d;
-  uint64_t keep = 0 - ((uint64_t)(d >> 64) & 1);  // all ones when t < r
+  uint64_t s0, s1, s2, s3;
+  unsigned char b = 0;
+  SBB(b, t0, FR_MOD[0], s0);
+  SBB(b, t1, FR_MOD[1], s1);
+  SBB(b, t2, FR_MOD[2], s2);
+  SBB(b, t3, FR_MOD[3], s3);
+  const uint64_t keep = 0 - (uint64_t)b;  // all ones when t < r
   r->v[0] = (t0 & keep) | (s0 & ~keep);
   r->v[1] = (t1 & keep) | (s1 & ~keep);
   r->v[2] = (t2 & keep) | (s2 & ~keep);
@@ -48,72 +68,140 @@ static inline void fe_store_reduced(fe *r, uint64_t t0, uint64_t t1, uint64_t t2
 
 static inline void fe_add(fe *r, const fe *a, const fe *b) {
   // a, b < r < 2^254: the sum fits in 256 bits and is below 2r.
-  u128 s = (u128)a->v[0] + b->v[0];
-  uint64_t t0 = (uint64_t)s;
-  s = (u128)a->v[1] + b->v[1] + (uint64_t)(s >> 64);
-  uint64_t t1 = (uint64_t)s;
-  s = (u128)a->v[2] + b->v[2] + (uint64_t)(s >> 64);
-  uint64_t t2 = (uint64_t)s;
-  uint64_t t3 = a->v[3] + b->v[3] + (uint64_t)(s >> 64);
+  uint64_t t0, t1, t2, t3;
+  unsigned char c = 0;
+  ADC(c, a->v[0], b->v[0], t0);
+  ADC(c, a->v[1], b->v[1], t1);
+  ADC(c, a->v[2], b->v[2], t2);
+  ADC(c, a->v[3], b->v[3], t3);
   fe_store_reduced(r, t0, t1, t2, t3);
 }
 
 static inline void fe_sub(fe *r, const fe *a, const fe *b) {
-  u128 d = (u128)a->v[0] - b->v[0];
-  uint64_t t0 = (uint64_t)d;
-  d = (u128)a->v[1] - b->v[1] - ((uint64_t)(d >> 64) & 1);
-  uint64_t t1 = (uint64_t)d;
-  d = (u128)a->v[2] - b->v[2] - ((uint64_t)(d >> 64) & 1);
-  uint64_t t2 = (uint64_t)d;
-  d = (u128)a->v[3] - b->v[3] - ((uint64_t)(d >> 64) & 1);
-  uint64_t t3 = (uint64_t)d;
-  uint64_t mask = 0 - ((uint64_t)(d >> 64) & 1);  // add r back when a < b
-  u128 s = (u128)t0 + (FR_MOD[0] & mask);
-  r->v[0] = (uint64_t)s;
-  s = (u128)t1 + (FR_MOD[1] & mask) + (uint64_t)(s >> 64);
-  r->v[1] = (uint64_t)s;
-  s = (u128)t2 + (FR_MOD[2] & mask) + (uint64_t)(s >> 64);
-  r->v[2] = (uint64_t)s;
-  r->v[3] = t3 + (FR_MOD[3] & mask) + (uint64_t)(s >> 64);
+  uint64_t t0, t1, t2, t3;
+  unsigned char borrow = 0, c = 0;
+  SBB(borrow, a->v[0], b->v[0], t0);
+  SBB(borrow, a->v[1], b->v[1], t1);
+  SBB(borrow, a->v[2], b->v[2], t2);
+  SBB(borrow, a->v[3], b->v[3], t3);
+  const uint64_t mask = 0 - (uint64_t)borrow;  // add r back when a < b
+  ADC(c, t0, FR_MOD[0] & mask, r->v[0]);
+  ADC(c, t1, FR_MOD[1] & mask, r->v[1]);
+  ADC(c, t2, FR_MOD[2] & mask, r->v[2]);
+  ADC(c, t3, FR_MOD[3] & mask, r->v[3]);
 }
 
-// One CIOS step of the Montgomery product: t ← (t + a·bi + m·r) / 2^64.
-#define FE_MUL_STEP(bi)                                   \
-  do {                                                    \
-    u128 x = (u128)a0 * (bi) + t0;                        \
-    uint64_t hi = (uint64_t)(x >> 64), lo = (uint64_t)x;  \
-    uint64_t m = lo * FR_INV;                             \
-    u128 y = (u128)m * FR_MOD[0] + lo;                    \
-    uint64_t c = (uint64_t)(y >> 64);                     \
-    x = (u128)a1 * (bi) + t1 + hi;                        \
-    hi = (uint64_t)(x >> 64);                             \
-    y = (u128)m * FR_MOD[1] + (uint64_t)x + c;            \
-    c = (uint64_t)(y >> 64);                              \
-    t0 = (uint64_t)y;                                     \
-    x = (u128)a2 * (bi) + t2 + hi;                        \
-    hi = (uint64_t)(x >> 64);                             \
-    y = (u128)m * FR_MOD[2] + (uint64_t)x + c;            \
-    c = (uint64_t)(y >> 64);                              \
-    t1 = (uint64_t)y;                                     \
-    x = (u128)a3 * (bi) + t3 + hi;                        \
-    hi = (uint64_t)(x >> 64);                             \
-    y = (u128)m * FR_MOD[3] + (uint64_t)x + c;            \
-    c = (uint64_t)(y >> 64);                              \
-    t2 = (uint64_t)y;                                     \
-    t3 = c + hi;                                          \
+// t (5 limbs) += x · (b0..b3), then t += m · r with m chosen to zero t0, then t >>= 64.
+#define FE_MUL_STEP(x)                                                        \
+  do {                                                                        \
+    unsigned char c = 0;                                                      \
+    u128 p0 = (u128)(x) * b0, p1 = (u128)(x) * b1, p2 = (u128)(x) * b2,       \
+         p3 = (u128)(x) * b3;                                                 \
+    ADC(c, t0, (uint64_t)p0, t0);                                             \
+    ADC(c, t1, (uint64_t)p1, t1);                                             \
+    ADC(c, t2, (uint64_t)p2, t2);                                             \
+    ADC(c, t3, (uint64_t)p3, t3);                                             \
+    t4 = c;                                                                   \
+    c = 0;                                                                    \
+    ADC(c, t1, (uint64_t)(p0 >> 64), t1);                                     \
+    ADC(c, t2, (uint64_t)(p1 >> 64), t2);                                     \
+    ADC(c, t3, (uint64_t)(p2 >> 64), t3);                                     \
+    ADC(c, t4, (uint64_t)(p3 >> 64), t4);                                     \
+    uint64_t m = t0 * FR_INV;                                                 \
+    u128 q0 = (u128)m * FR_MOD[0], q1 = (u128)m * FR_MOD[1],                  \
+         q2 = (u128)m * FR_MOD[2], q3 = (u128)m * FR_MOD[3];                  \
+    uint64_t z;                                                               \
+    c = 0;                                                                    \
+    ADC(c, t0, (uint64_t)q0, z);                                              \
+    ADC(c, t1, (uint64_t)q1, t1);                                             \
+    ADC(c, t2, (uint64_t)q2, t2);                                             \
+    ADC(c, t3, (uint64_t)q3, t3);                                             \
+    ADC(c, t4, 0, t4);                                                        \
+    c = 0;                                                                    \
+    ADC(c, t1, (uint64_t)(q0 >> 64), t0);                                     \
+    ADC(c, t2, (uint64_t)(q1 >> 64), t1);                                     \
+    ADC(c, t3, (uint64_t)(q2 >> 64), t2);                                     \
+    ADC(c, t4, (uint64_t)(q3 >> 64), t3);                                     \
+    (void)z;                                                                  \
   } while (0)
 
-// Montgomery product a·b/R mod r: CIOS without the extra carry words, valid because r's
-// top limb is below 2^63 − 1 (the running value stays below 2r).
+// Montgomery product a·b/R mod r (CIOS). r's top limb is below 2^62, so t stays below 2r
+// and fits four limbs between steps; t4 only holds a step's carry.
 static inline void fe_mul(fe *r, const fe *a, const fe *b) {
-  const uint64_t a0 = a->v[0], a1 = a->v[1], a2 = a->v[2], a3 = a->v[3];
   const uint64_t b0 = b->v[0], b1 = b->v[1], b2 = b->v[2], b3 = b->v[3];
-  uint64_t t0 = 0, t1 = 0, t2 = 0, t3 = 0;
-  FE_MUL_STEP(b0);
-  FE_MUL_STEP(b1);
-  FE_MUL_STEP(b2);
-  FE_MUL_STEP(b3);
+  uint64_t t0 = 0, t1 = 0, t2 = 0, t3 = 0, t4;
+  FE_MUL_STEP(a->v[0]);
+  FE_MUL_STEP(a->v[1]);
+  FE_MUL_STEP(a->v[2]);
+  FE_MUL_STEP(a->v[3]);
   fe_store_reduced(r, t0, t1, t2, t3);
+}
+
+// The full 512-bit product a·b (no reduction), little endian.
+static inline void fe_mul_wide(uint64_t out[8], const fe *a, const fe *b) {
+  memset(out, 0, 8 * sizeof *out);
+  for (int i = 0; i < 4; i++) {
+    const uint64_t x = a->v[i];
+    u128 p0 = (u128)x * b->v[0], p1 = (u128)x * b->v[1], p2 = (u128)x * b->v[2], p3 = (u128)x * b->v[3];
+    unsigned char c = 0;
+    ADC(c, out[i], (uint64_t)p0, out[i]);
+    ADC(c, out[i + 1], (uint64_t)p1, out[i + 1]);
+    ADC(c, out[i + 2], (uint64_t)p2, out[i + 2]);
+    ADC(c, out[i + 3], (uint64_t)p3, out[i + 3]);
+    out[i + 4] = c;
+    c = 0;
+    ADC(c, out[i + 1], (uint64_t)(p0 >> 64), out[i + 1]);
+    ADC(c, out[i + 2], (uint64_t)(p1 >> 64), out[i + 2]);
+    ADC(c, out[i + 3], (uint64_t)(p2 >> 64), out[i + 3]);
+    ADC(c, out[i + 4], (uint64_t)(p3 >> 64), out[i + 4]);
+  }
+}
+
+// A sum of up to 17 unreduced products: nine limbs, as 17·r² < 2^513.
+typedef struct {
+  uint64_t v[9];
+} fe_acc;
+
+// acc += a·b, reduced only once at the end (fe_acc_reduce): a dot product of t terms costs
+// t half-products and one reduction instead of t full Montgomery products.
+static inline void fe_acc_mul_add(fe_acc *acc, const fe *a, const fe *b) {
+  uint64_t p[8];
+  fe_mul_wide(p, a, b);
+  unsigned char c = 0;
+  for (int i = 0; i < 8; i++) ADC(c, acc->v[i], p[i], acc->v[i]);
+  acc->v[8] += c;
+}
+
+// r ← acc / R mod r (Montgomery reduction), for acc below 17·r².
+static inline void fe_acc_reduce(fe *r, fe_acc *acc) {
+  uint64_t *v = acc->v;
+  // Bring the upper half below r first (at most three subtractions of r·2^256), so that
+  // acc < r·2^256 and the reduction below ends under 2r.
+  while (v[8] || !fe_words_in_field(&v[4])) {
+    unsigned char b = 0;
+    SBB(b, v[4], FR_MOD[0], v[4]);
+    SBB(b, v[5], FR_MOD[1], v[5]);
+    SBB(b, v[6], FR_MOD[2], v[6]);
+    SBB(b, v[7], FR_MOD[3], v[7]);
+    v[8] -= b;
+  }
+  for (int i = 0; i < 4; i++) {
+    const uint64_t m = v[i] * FR_INV;
+    u128 q0 = (u128)m * FR_MOD[0], q1 = (u128)m * FR_MOD[1], q2 = (u128)m * FR_MOD[2], q3 = (u128)m * FR_MOD[3];
+    unsigned char c = 0;
+    ADC(c, v[i], (uint64_t)q0, v[i]);
+    ADC(c, v[i + 1], (uint64_t)q1, v[i + 1]);
+    ADC(c, v[i + 2], (uint64_t)q2, v[i + 2]);
+    ADC(c, v[i + 3], (uint64_t)q3, v[i + 3]);
+    for (int k = i + 4; k < 8; k++) ADC(c, v[k], 0, v[k]);
+    c = 0;
+    ADC(c, v[i + 1], (uint64_t)(q0 >> 64), v[i + 1]);
+    ADC(c, v[i + 2], (uint64_t)(q1 >> 64), v[i + 2]);
+    ADC(c, v[i + 3], (uint64_t)(q2 >> 64), v[i + 3]);
+    ADC(c, v[i + 4], (uint64_t)(q3 >> 64), v[i + 4]);
+    for (int k = i + 5; k < 8; k++) ADC(c, v[k], 0, v[k]);
+  }
+  fe_store_reduced(r, v[4], v[5], v[6], v[7]);
 }
 
 static inline void fe_from_words(fe *r, const uint64_t w[4]) {

@@ -87,24 +87,25 @@ static inline void pow5(fe *a) {
   fe_mul(a, a, &a4);
 }
 
-// state ← mat · state, with mat in the transposed layout above.
-static inline void mix(fe *state, const fe *mat, int t) {
+// The rounds are written for a width `t` that the compiler can see as a constant: each
+// width the trace format uses gets its own unrolled copy (see poseidon_hash).
+#define INLINE static inline __attribute__((always_inline))
+
+// state ← mat · state, with mat in the transposed layout above; each row is one dot
+// product reduced once.
+INLINE void mix(fe *state, const fe *mat, int t) {
   fe out[POSEIDON_MAX_T];
   for (int i = 0; i < t; i++) {
     const fe *row = mat + i * t;
-    fe acc, prod;
-    fe_mul(&acc, &row[0], &state[0]);
-    for (int j = 1; j < t; j++) {
-      fe_mul(&prod, &row[j], &state[j]);
-      fe_add(&acc, &acc, &prod);
-    }
-    out[i] = acc;
+    fe_acc acc = {{0}};
+    for (int j = 0; j < t; j++) fe_acc_mul_add(&acc, &row[j], &state[j]);
+    fe_acc_reduce(&out[i], &acc);
   }
   memcpy(state, out, sizeof(fe) * t);
 }
 
 // S-box on every element, then the next round's constants (if any), then the matrix.
-static inline void full_round(fe *state, int t, const fe *constants, const fe *mat) {
+INLINE void full_round(fe *state, int t, const fe *constants, const fe *mat) {
   for (int i = 0; i < t; i++) {
     pow5(&state[i]);
     if (constants) fe_add(&state[i], &state[i], &constants[i]);
@@ -112,8 +113,8 @@ static inline void full_round(fe *state, int t, const fe *constants, const fe *m
   mix(state, mat, t);
 }
 
-void poseidon_hash(const poseidon_params *params, const fe *inputs, fe *out) {
-  const int t = params->t, half = ROUNDS_F / 2;
+INLINE void hash_width(const poseidon_params *params, const fe *inputs, fe *out, const int t) {
+  const int half = ROUNDS_F / 2;
   const fe *c = params->c;
   fe state[POSEIDON_MAX_T];
   state[0] = FE_ZERO;
@@ -127,11 +128,9 @@ void poseidon_hash(const poseidon_params *params, const fe *inputs, fe *out) {
     fe_add(&state[0], &state[0], &partial[r]);
     const fe *s = &params->s[(2 * t - 1) * r];
     fe s0, prod;
-    fe_mul(&s0, &s[0], &state[0]);
-    for (int j = 1; j < t; j++) {
-      fe_mul(&prod, &s[j], &state[j]);
-      fe_add(&s0, &s0, &prod);
-    }
+    fe_acc acc = {{0}};
+    for (int j = 0; j < t; j++) fe_acc_mul_add(&acc, &s[j], &state[j]);
+    fe_acc_reduce(&s0, &acc);
     for (int k = 1; k < t; k++) {
       fe_mul(&prod, &state[0], &s[t + k - 1]);
       fe_add(&state[k], &state[k], &prod);
@@ -142,4 +141,20 @@ void poseidon_hash(const poseidon_params *params, const fe *inputs, fe *out) {
   for (int r = 0; r < half - 1; r++) full_round(state, t, &tail[r * t], params->m);
   full_round(state, t, NULL, params->m);
   *out = state[0];
+}
+
+void poseidon_hash(const poseidon_params *params, const fe *inputs, fe *out) {
+  switch (params->t) {
+    case 3:  // chain heads, worker key hashes
+      hash_width(params, inputs, out, 3);
+      break;
+    case 6:  // EdDSA-Poseidon's challenge
+      hash_width(params, inputs, out, 6);
+      break;
+    case 10:  // record hashes
+      hash_width(params, inputs, out, 10);
+      break;
+    default:
+      hash_width(params, inputs, out, params->t);
+  }
 }

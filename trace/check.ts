@@ -1,3 +1,4 @@
+import { availableParallelism } from "node:os";
 import type { z } from "zod";
 import { MAX_INTERVAL_MS } from "./constants.ts";
 import { TraceError } from "./errors.ts";
@@ -47,8 +48,10 @@ function parseWith<S extends z.ZodType>(schema: S, value: unknown, line: number,
   return result.data;
 }
 
-/** Records whose hashes and heads are recomputed together, at most (a seal flushes sooner). */
-const HASH_BATCH = 256;
+/** Records whose hashes and heads are recomputed in one batch (the last batch may be smaller). */
+const HASH_BATCH = 512;
+/** Threads for a batch's record hashes; its heads take one more, the parser the main thread. */
+const RECORD_HASH_THREADS = availableParallelism();
 
 interface PendingRecord {
   record: TraceRecord;
@@ -62,21 +65,24 @@ interface PendingRecord {
  * chain, and every seal's segment, meter and signature. The first broken rule throws a
  * `TraceError` naming its line, field and rule.
  *
- * Hashes and heads are recomputed in batches (up to the next seal, at most 256 records)
- * so the native Poseidon can spread them over every core: a record's head is checked
- * against Poseidon(claimed previous head, claimed hash), which makes every hash in a
- * batch independent. Before any error is thrown the batch is finished, so the error is
- * still the one of the first broken line.
+ * Hashes and heads are recomputed in batches of 512 records off the
+ * JavaScript thread, on every core, while the next lines are parsed: a record's head is
+ * checked against Poseidon(claimed previous head, claimed hash), which makes every hash
+ * of a batch independent of the others. Before any error is thrown the batches in flight
+ * are finished, so the error is still the one of the first broken line.
  */
 export class TraceChecker {
   private readonly opts: Required<CheckOptions>;
   private header: TraceHeader | undefined;
   private headerHash = "";
-  private readonly records: TraceRecord[] = [];
+  private records: TraceRecord[] = [];
   private readonly seals: TraceSeal[] = [];
   private readonly segments: Segment[] = [];
   private head = 0n;
+  /** Records whose hashes are not yet being recomputed. */
   private pending: PendingRecord[] = [];
+  /** The batch being hashed: settles when its records are checked, rejects for the first bad one. */
+  private inflight: Promise<void> | undefined;
   private unverified: TraceRecord[] = [];
   private sealedHead = 0n;
   private sealedCount = 0;
@@ -92,25 +98,62 @@ export class TraceChecker {
       await this.pushLine(value, line);
     } catch (err) {
       // An earlier record's hash may be wrong too: that one is the first broken line.
-      if (err instanceof TraceError) this.flush();
+      if (err instanceof TraceError) await this.flush();
       throw err;
     }
   }
 
   /**
-   * Recomputes the hashes and heads of the records checked since the last flush, and throws
-   * for the first one that differs. `result()` and every seal flush on their own.
+   * Finishes the hash and head checks of every record pushed so far, and throws for the
+   * first one that differs. `result()` flushes on its own.
    */
-  flush(): void {
+  async flush(): Promise<void> {
+    await this.startBatch();
+    await this.settle();
+  }
+
+  /**
+   * Records that passed their own checks but come at or after a broken hash or head (the
+   * auditor still runs its plausibility checks on them).
+   */
+  takeUnverified(): TraceRecord[] {
+    const out = this.unverified;
+    this.unverified = [];
+    return out;
+  }
+
+  /** Waits for the batch in flight; throws its first broken record's error. */
+  private async settle(): Promise<void> {
+    const inflight = this.inflight;
+    this.inflight = undefined;
+    await inflight;
+  }
+
+  /** Starts hashing the pending records, after the batch in flight (whose lines come first). */
+  private async startBatch(): Promise<void> {
     const batch = this.pending;
     if (batch.length === 0) return;
     this.pending = [];
-    const hashes = recordHashes(
-      this.header!.jobTag,
-      batch.map((p) => p.record),
-    );
-    const heads = chainHeads(batch.map((p) => [p.prevHead, p.record.hash] as const));
-    for (const [i, { record: r, line, prevHead }] of batch.entries()) {
+    await this.settle();
+    const inflight = this.verifyBatch(batch);
+    inflight.catch(() => {}); // awaited by the next settle(); not an unhandled rejection meanwhile
+    this.inflight = inflight;
+  }
+
+  private async verifyBatch(batch: readonly PendingRecord[]): Promise<void> {
+    // The record hashes cost about four times the heads: give them the larger share of cores.
+    const [hashes, heads] = await Promise.all([
+      recordHashes(
+        this.header!.jobTag,
+        batch.map((p) => p.record),
+        RECORD_HASH_THREADS,
+      ),
+      chainHeads(
+        batch.map((p) => [p.prevHead, p.record.hash] as const),
+        1,
+      ),
+    ]);
+    for (const [i, { record: r, line }] of batch.entries()) {
       const at = { line, seq: r.seq };
       let error: TraceError | undefined;
       if (r.hash !== hashes[i])
@@ -122,22 +165,20 @@ export class TraceChecker {
       else if (r.head !== heads[i])
         error = new TraceError("head", `must equal Poseidon(previous head, hash) = ${heads[i]}`, at);
       if (error) {
-        // This record and the later ones of the batch leave the checked records.
-        this.unverified.push(...this.records.splice(this.records.length - (batch.length - i)));
-        this.head = prevHead;
+        this.dropFrom(r.seq);
         throw error;
       }
     }
   }
 
-  /**
-   * Records that passed their own checks but sit after a broken hash or head in the batch
-   * that `flush` threw for (the auditor still runs its plausibility checks on them).
-   */
-  takeUnverified(): TraceRecord[] {
-    const out = this.unverified;
-    this.unverified = [];
-    return out;
+  /** Takes record `seq` and every later one (and the seals over them) out of the checked trace. */
+  private dropFrom(seq: number): void {
+    this.unverified.push(...this.records.splice(seq));
+    this.pending = [];
+    while (this.segments.length > 0 && this.segments.at(-1)!.lastSeq >= seq) {
+      this.segments.pop();
+      this.seals.pop();
+    }
   }
 
   private async pushLine(value: unknown, line: number): Promise<void> {
@@ -151,7 +192,7 @@ export class TraceChecker {
       this.checkHeader(value, line);
       return;
     }
-    if (type === "record") this.checkRecord(value, line);
+    if (type === "record") await this.checkRecord(value, line);
     else if (type === "seal") await this.checkSeal(value, line);
     else if (type === "header")
       throw new TraceError("type", "header may only appear on the first line", { line });
@@ -181,7 +222,7 @@ export class TraceChecker {
     this.headerHash = headerSha256(value);
   }
 
-  private checkRecord(value: unknown, line: number): void {
+  private async checkRecord(value: unknown, line: number): Promise<void> {
     const header = this.header!;
     const expectedSeq = this.records.length;
     const seq =
@@ -239,13 +280,12 @@ export class TraceChecker {
     this.pending.push({ record: r, line, prevHead: this.head });
     this.head = r.head;
     this.records.push(r);
-    if (this.pending.length >= HASH_BATCH) this.flush();
+    if (this.pending.length >= HASH_BATCH) await this.startBatch();
   }
 
   private async checkSeal(value: unknown, line: number): Promise<void> {
     const header = this.header!;
     const s = parseWith(sealSchema, value, line);
-    this.flush();
     const at = { line, segment: s.segment };
     const pending = this.records.slice(this.sealedCount);
     if (s.segment !== this.segments.length)
@@ -283,9 +323,9 @@ export class TraceChecker {
   }
 
   /** What has been checked so far. */
-  result(): CheckedTrace {
+  async result(): Promise<CheckedTrace> {
     if (!this.header) throw new TraceError("header", "is missing: the trace is empty", { line: 1 });
-    this.flush();
+    await this.flush();
     return {
       header: this.header,
       headerSha256: this.headerHash,
@@ -326,7 +366,7 @@ export async function readTrace(
     }
     await checker.push(value, line);
   }
-  const result = checker.result();
+  const result = await checker.result();
   return tornLine === undefined ? result : { ...result, tornLine };
 }
 

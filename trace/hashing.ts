@@ -2,7 +2,7 @@ import { sha256 } from "@noble/hashes/sha2.js";
 import { AbiCoder, getAddress, keccak256 } from "ethers";
 import { FIELD_MODULUS } from "./constants.ts";
 import { truncateTo248 } from "./field.ts";
-import { poseidon, poseidonMany } from "./poseidon.ts";
+import { poseidon, poseidonManyAsync } from "./poseidon.ts";
 
 /** The fields of a record that enter its hash. */
 export interface RecordFields {
@@ -35,11 +35,16 @@ function recordHashInputs(jobTag: bigint, r: RecordFields): bigint[] {
   ];
 }
 
-/** `recordHash` of many records in one batch (spread over every core by the native Poseidon). */
-export function recordHashes(jobTag: bigint, records: readonly RecordFields[]): bigint[] {
-  return poseidonMany(
+/** `recordHash` of many records in one batch, hashed off the JavaScript thread on `threads` threads. */
+export function recordHashes(
+  jobTag: bigint,
+  records: readonly RecordFields[],
+  threads?: number,
+): Promise<bigint[]> {
+  return poseidonManyAsync(
     9,
     records.flatMap((r) => recordHashInputs(jobTag, r)),
+    threads,
   );
 }
 
@@ -48,9 +53,12 @@ export function chainHead(prevHead: bigint, hash: bigint): bigint {
   return poseidon([prevHead, hash]);
 }
 
-/** `chainHead(prevHead, hash)` of many independent pairs in one batch. */
-export function chainHeads(pairs: readonly (readonly [prevHead: bigint, hash: bigint])[]): bigint[] {
-  return poseidonMany(2, pairs.flat());
+/** `chainHead(prevHead, hash)` of many independent pairs in one batch, like `recordHashes`. */
+export function chainHeads(
+  pairs: readonly (readonly [prevHead: bigint, hash: bigint])[],
+  threads?: number,
+): Promise<bigint[]> {
+  return poseidonManyAsync(2, pairs.flat(), threads);
 }
 
 /**

@@ -11,8 +11,11 @@ import { fileURLToPath } from "node:url";
 export interface NativeAddon {
   /** Poseidon of 1–16 field elements. */
   poseidon(inputs: readonly bigint[]): bigint;
-  /** `inputs.length / arity` hashes of `arity` inputs each, spread over `threads` threads. */
-  poseidonMany(arity: number, inputs: readonly bigint[], threads: number): bigint[];
+  /**
+   * `inputs.length / arity` hashes of `arity` inputs each, spread over `threads` threads off
+   * the JavaScript thread: the caller goes on while the batch is hashed.
+   */
+  poseidonManyAsync(arity: number, inputs: readonly bigint[], threads: number): Promise<bigint[]>;
   /** Whether k1·P1 + k2·P2 = Q on Baby Jubjub (points affine and on the curve, scalars < 2^512). */
   doubleMulEquals(
     k1: bigint,
@@ -26,7 +29,7 @@ export interface NativeAddon {
 interface Binding {
   setup(t: number, roundsP: number, c: Buffer, s: Buffer, m: Buffer, p: Buffer): void;
   hash(inputs: readonly bigint[]): bigint;
-  hashMany(arity: number, inputs: readonly bigint[], threads: number): bigint[];
+  hashManyAsync(arity: number, inputs: readonly bigint[], threads: number): Promise<bigint[]>;
   doubleMulEquals(
     k1: bigint,
     p1x: bigint,
@@ -109,9 +112,9 @@ export function loadNativeAddon(): NativeAddon | undefined {
       ensure(inputs.length);
       return binding.hash(inputs);
     },
-    poseidonMany(arity, inputs, threads) {
+    poseidonManyAsync(arity, inputs, threads) {
       ensure(arity);
-      return binding.hashMany(arity, inputs, threads);
+      return binding.hashManyAsync(arity, inputs, threads);
     },
     doubleMulEquals(k1, p1, k2, p2, q) {
       return binding.doubleMulEquals(k1, p1[0], p1[1], k2, p2[0], p2[1], q[0], q[1]);

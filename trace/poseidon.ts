@@ -30,22 +30,35 @@ export function poseidon(inputs: readonly bigint[]): bigint {
 
 /** Below this many hashes a batch is not worth starting threads for. */
 const THREADED_BATCH = 16;
-const threads = availableParallelism();
+const cores = availableParallelism();
 
-/**
- * `inputs.length / arity` Poseidon hashes of `arity` inputs each (one after another in
- * `inputs`). The native backend spreads a large batch over every core.
- */
-export function poseidonMany(arity: number, inputs: readonly bigint[]): bigint[] {
+function checkBatch(arity: number, inputs: readonly bigint[]): number {
   if (!Number.isInteger(arity) || arity < 1 || inputs.length % arity !== 0) {
     throw new RangeError(`poseidonMany: ${inputs.length} inputs do not split into hashes of ${arity}`);
   }
   checkInputs(inputs);
-  const count = inputs.length / arity;
-  if (native) return native.poseidonMany(arity, inputs, count >= THREADED_BATCH ? threads : 1);
+  return inputs.length / arity;
+}
+
+function wasmMany(arity: number, inputs: readonly bigint[]): bigint[] {
   const out: bigint[] = [];
   for (let i = 0; i < inputs.length; i += arity) {
     out.push(wasm!.F.toObject(wasm!(inputs.slice(i, i + arity) as bigint[])));
   }
   return out;
+}
+
+/**
+ * `inputs.length / arity` Poseidon hashes of `arity` inputs each (one after another in
+ * `inputs`). The native backend hashes off the JavaScript thread on `threads` threads, so
+ * the caller can go on parsing while the batch is hashed.
+ */
+export async function poseidonManyAsync(
+  arity: number,
+  inputs: readonly bigint[],
+  threads = cores,
+): Promise<bigint[]> {
+  const count = checkBatch(arity, inputs);
+  if (native) return native.poseidonManyAsync(arity, inputs, count >= THREADED_BATCH ? threads : 1);
+  return wasmMany(arity, inputs);
 }

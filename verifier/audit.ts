@@ -136,14 +136,14 @@ export async function auditTrace(tracePath: string, chain?: ChainView): Promise<
   }
   if (!integrityBroken) {
     try {
-      checker.flush();
+      await checker.flush();
     } catch (err) {
       if (!(err instanceof TraceError)) throw err;
       brokenAt(err);
     }
   }
   try {
-    const checked = checker.result();
+    const checked = await checker.result();
     header = checked.header;
     records.unshift(...checked.records);
     segments = checked.segments;
