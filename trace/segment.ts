@@ -42,8 +42,8 @@ export function computeSegment(index: number, prevHead: bigint, records: readonl
 }
 
 /**
- * `computeSegment` for records whose heads were already checked one by one (the trace
- * checker's case): the new head is the last record's, so nothing is hashed again.
+ * `computeSegment` for records whose heads are checked on their own (the trace checker
+ * recomputes every record's head): the new head is the last record's, nothing is hashed.
  */
 export function segmentOfCheckedRecords(
   index: number,

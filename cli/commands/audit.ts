@@ -27,6 +27,12 @@ export function registerAudit(program: Command): void {
         if (!Number.isInteger(fromBlock) || fromBlock < 0)
           throw new CliError(`--from-block must be a block number, got ${opts.fromBlock}`);
         const { auditTrace } = await import("../../verifier/audit.ts");
+        const { nativeAddon } = await import("../../trace/native.ts");
+        if (!nativeAddon && process.env.METERPROOF_NATIVE !== "0")
+          console.error(
+            "meterproof: the native addon is not built, so hashing runs in WebAssembly (about six times slower); " +
+              "`npm run build:native` builds it or shows why it cannot (docs/native.md)",
+          );
         const chain = opts.rpc ? await chainView(tracePath, opts.rpc, opts.escrow, fromBlock) : undefined;
         const report = await auditTrace(tracePath, chain);
         if (opts.json)
