@@ -1,4 +1,5 @@
 import { execFileSync } from "node:child_process";
+import { Worker } from "node:worker_threads";
 import { buildBabyjub, buildPoseidon, type Point } from "circomlibjs";
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -59,6 +60,31 @@ describe.skipIf(!enabled)("native Poseidon", () => {
       ),
       { numRuns: 60 },
     );
+  });
+
+  it("loads and hashes in several worker threads at once", async () => {
+    // Each thread registers the widths itself; the addon's constant tables are shared.
+    const url = new URL("../trace/native.ts", import.meta.url).href;
+    const code = `
+      const { parentPort } = require("node:worker_threads");
+      import(${JSON.stringify(url)}).then(async ({ loadNativeAddon }) => {
+        const addon = loadNativeAddon();
+        const many = await addon.poseidonManyAsync(2, [1n, 2n, 3n, 4n], 2);
+        parentPort.postMessage([addon.poseidon([1n, 2n]), ...many].map(String));
+      });
+    `;
+    const run = () =>
+      new Promise<string[]>((resolve, reject) => {
+        const w = new Worker(code, { eval: true });
+        w.once("message", (m: string[]) => void w.terminate().then(() => resolve(m)));
+        w.once("error", reject);
+      });
+    const expected = [
+      [1n, 2n],
+      [1n, 2n],
+      [3n, 4n],
+    ].map((i) => String(circomlib(i)));
+    for (const result of await Promise.all([run(), run(), run()])) expect(result).toEqual(expected);
   });
 
   it("refuses bad input with the rule", () => {
