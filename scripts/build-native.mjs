@@ -35,7 +35,7 @@ const output = `${run.stdout ?? ""}${run.stderr ?? ""}`.trim().split("\n").slice
 console.warn(
   [
     "meterproof: WARNING: the native addon did not build, so Poseidon runs in WebAssembly",
-    "(trace checks and audits about five times slower). It needs python3, make, a C compiler and",
+    "(trace checks and audits four to five times slower). It needs python3, make, a C compiler and",
     "Node's headers; see docs/native.md. Run `npm run build:native` to try again.",
     run.error ? `node-gyp could not start: ${run.error.message}` : output,
   ].join("\n"),

@@ -30,7 +30,7 @@ export function registerAudit(program: Command): void {
         const { nativeAddon } = await import("../../trace/native.ts");
         if (!nativeAddon && process.env.METERPROOF_NATIVE !== "0")
           console.error(
-            "meterproof: the native addon is not built, so hashing runs in WebAssembly (about five times slower); " +
+            "meterproof: the native addon is not built, so hashing runs in WebAssembly (four to five times slower); " +
               "`npm run build:native` builds it or shows why it cannot (docs/native.md)",
           );
         const chain = opts.rpc ? await chainView(tracePath, opts.rpc, opts.escrow, fromBlock) : undefined;
