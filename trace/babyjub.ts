@@ -3,10 +3,12 @@ import { nativeAddon } from "./native.ts";
 import { poseidon } from "./poseidon.ts";
 
 /**
- * EdDSA-Poseidon verification over BabyJubjub in plain BigInt arithmetic: the same checks as
- * circomlibjs' `verifyPoseidon` (and circomlib's EdDSAPoseidonVerifier), about fifteen times
- * faster, because auditors and the prover check every seal of every trace. Points use
- * extended twisted Edwards coordinates (X:Y:Z:T) with x = X/Z, y = Y/Z, xy = T/Z.
+ * EdDSA-Poseidon verification over BabyJubjub: the same checks as circomlibjs'
+ * `verifyPoseidon` (and circomlib's EdDSAPoseidonVerifier), because auditors and the prover
+ * check every seal of every trace. The curve arithmetic runs in the native addon when it is
+ * built (native/babyjub.c), else here in BigInt, which is still about fifteen times faster
+ * than circomlibjs. Points use extended twisted Edwards coordinates (X:Y:Z:T) with x = X/Z,
+ * y = Y/Z, xy = T/Z.
  */
 
 const A = 168700n;
