@@ -1,7 +1,11 @@
-import { decodeBytes32String, type Provider } from "ethers";
-import { attachContract } from "../contracts/index.ts";
+import { decodeBytes32String, toBeHex, zeroPadValue, type Provider } from "ethers";
+import { attachContract, meterproofInterface } from "../contracts/index.ts";
 import type { AcceptedSegment, ChainView } from "../verifier/audit.ts";
 import { decodeEvents, type DecodedEvent } from "./events.ts";
+import { getLogsInRange, mapConcurrent } from "./logs.ts";
+
+/** Block headers fetched at once when reading block times. */
+const BLOCK_FETCH_CONCURRENCY = 8;
 
 /** One segment the escrow accepted (the auditor's input), with the worker's registered device class. */
 export type ChainSegment = AcceptedSegment & { deviceClass: string };
@@ -31,22 +35,19 @@ export async function readJobChainView(args: {
   if (job.client === "0x0000000000000000000000000000000000000000")
     throw new Error(`job ${args.jobId} does not exist on escrow ${args.escrow}`);
   const registry = attachContract("WorkerRegistry", await escrow.registry(), args.provider);
-  const logs = await args.provider.getLogs({
-    address: args.escrow,
-    fromBlock: args.fromBlock ?? 0,
-    toBlock: "latest",
-  });
-  const events = decodeEvents(logs).sort(
-    (a, b) => a.position.blockNumber - b.position.blockNumber || a.position.logIndex - b.position.logIndex,
-  );
+  const events = await readEscrowEvents(args.provider, args.escrow, args.jobId, args.fromBlock ?? 0);
 
   const weights = new Map<string, bigint>();
   const classes = new Map<bigint, string>();
-  const blockTimes = new Map<number, number>();
-  const blockTime = async (n: number) => {
-    if (!blockTimes.has(n)) blockTimes.set(n, (await args.provider.getBlock(n))!.timestamp);
-    return blockTimes.get(n)!;
-  };
+  const acceptedBlocks = [
+    ...new Set(events.filter((e) => e.name === "SegmentAccepted").map((e) => e.position.blockNumber)),
+  ];
+  const times = await mapConcurrent(acceptedBlocks, BLOCK_FETCH_CONCURRENCY, async (n) => {
+    const block = await args.provider.getBlock(n);
+    if (!block) throw new Error(`block ${n} is not available from this RPC endpoint`);
+    return block.timestamp;
+  });
+  const blockTimes = new Map(acceptedBlocks.map((n, i) => [n, times[i]!]));
   const ofJob = (e: DecodedEvent) => (e.args.jobId as bigint) === args.jobId;
 
   let remaining = 0n;
@@ -75,7 +76,7 @@ export async function readJobChainView(args: {
         remainingBefore: remaining,
         weightBps: weights.get(deviceClass) ?? 0n,
         deviceClass: decodeBytes32String(deviceClass),
-        blockTimestamp: await blockTime(e.position.blockNumber),
+        blockTimestamp: blockTimes.get(e.position.blockNumber)!,
         txHash: e.position.transactionHash,
       });
       remaining -= payout;
@@ -89,4 +90,36 @@ export async function readJobChainView(args: {
     maxClockSkewMs: Number(await escrow.maxClockSkewMs()),
     accepted,
   };
+}
+
+/**
+ * The job's JobCreated, JobFunded and SegmentAccepted events (filtered by the indexed job id)
+ * and every DeviceWeightSet (the rate card), in chain order. Reads in as many block ranges
+ * as the RPC endpoint needs (chain/logs.ts).
+ */
+async function readEscrowEvents(
+  provider: Provider,
+  escrow: string,
+  jobId: bigint,
+  fromBlock: number,
+): Promise<DecodedEvent[]> {
+  const iface = meterproofInterface();
+  const topic = (name: string) => iface.getEvent(name)!.topicHash;
+  const latest = await provider.getBlockNumber();
+  const jobTopic = zeroPadValue(toBeHex(jobId), 32);
+  const [jobLogs, rateLogs] = await Promise.all([
+    getLogsInRange(
+      provider,
+      {
+        address: escrow,
+        topics: [[topic("JobCreated"), topic("JobFunded"), topic("SegmentAccepted")], jobTopic],
+      },
+      fromBlock,
+      latest,
+    ),
+    getLogsInRange(provider, { address: escrow, topics: [topic("DeviceWeightSet")] }, fromBlock, latest),
+  ]);
+  return decodeEvents([...jobLogs, ...rateLogs]).sort(
+    (a, b) => a.position.blockNumber - b.position.blockNumber || a.position.logIndex - b.position.logIndex,
+  );
 }
