@@ -276,12 +276,34 @@ static napi_value js_double_mul_equals(napi_env env, napi_callback_info info) {
   return result;
 }
 
+// mul(k, px, py): [x, y] = k·P on Baby Jubjub; scalar below 2^512, P affine and on the curve
+// (checked by the caller).
+static napi_value js_mul(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc != 3) return fail_range(env, "babyjub: mul takes 3 arguments");
+  uint64_t k[SCALAR_WORDS];
+  fe p[2], q[2];
+  if (!read_words(env, argv[0], k, SCALAR_WORDS, "babyjub: scalars must be bigints with 0 <= k < 2^512") ||
+      !read_fe(env, argv[1], &p[0]) || !read_fe(env, argv[2], &p[1]))
+    return NULL;
+  babyjub_mul(k, p, q, SCALAR_WORDS);
+  napi_value result, x, y;
+  CHECK(napi_create_array_with_length(env, 2, &result));
+  if (!(x = make_bigint(env, &q[0])) || !(y = make_bigint(env, &q[1]))) return NULL;
+  CHECK(napi_set_element(env, result, 0, x));
+  CHECK(napi_set_element(env, result, 1, y));
+  return result;
+}
+
 NAPI_MODULE_INIT() {
   napi_property_descriptor props[] = {
       {"setup", NULL, js_setup, NULL, NULL, NULL, napi_default, NULL},
       {"hash", NULL, js_hash, NULL, NULL, NULL, napi_default, NULL},
       {"hashManyAsync", NULL, js_hash_many_async, NULL, NULL, NULL, napi_default, NULL},
       {"doubleMulEquals", NULL, js_double_mul_equals, NULL, NULL, NULL, napi_default, NULL},
+      {"mul", NULL, js_mul, NULL, NULL, NULL, napi_default, NULL},
   };
   if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;
   return exports;

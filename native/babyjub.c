@@ -67,6 +67,20 @@ static void from_affine(point *r, const fe xy[2]) {
 
 static int bit(const uint64_t *k, int i) { return (int)((k[i / 64] >> (i % 64)) & 1); }
 
+static void identity(point *r) {
+  static const uint64_t one[4] = {1, 0, 0, 0};
+  r->x = FE_ZERO;
+  fe_from_words(&r->y, one);
+  r->z = r->y;
+  r->t = FE_ZERO;
+}
+
+static int top_bit(const uint64_t *k1, const uint64_t *k2, int words) {
+  int top = words * 64 - 1;
+  while (top >= 0 && !bit(k1, top) && !(k2 && bit(k2, top))) top--;
+  return top;
+}
+
 int babyjub_double_mul_equals(const uint64_t *k1, const fe p1[2], const uint64_t *k2, const fe p2[2],
                               const fe q[2], int words) {
   const fe a_coef = small(168700), d_coef = small(168696);
@@ -74,15 +88,9 @@ int babyjub_double_mul_equals(const uint64_t *k1, const fe p1[2], const uint64_t
   from_affine(&a, p1);
   from_affine(&b, p2);
   point_add(&both, &a, &b, &a_coef, &d_coef);
-  static const uint64_t one[4] = {1, 0, 0, 0};
-  acc.x = FE_ZERO;
-  fe_from_words(&acc.y, one);
-  acc.z = acc.y;
-  acc.t = FE_ZERO;
+  identity(&acc);
   // Shamir's trick: one doubling chain for both scalars.
-  int top = words * 64 - 1;
-  while (top >= 0 && !bit(k1, top) && !bit(k2, top)) top--;
-  for (int i = top; i >= 0; i--) {
+  for (int i = top_bit(k1, k2, words); i >= 0; i--) {
     point_double(&acc, &acc, &a_coef);
     int b1 = bit(k1, i), b2 = bit(k2, i);
     if (b1 && b2) point_add(&acc, &acc, &both, &a_coef, &d_coef);
@@ -94,4 +102,20 @@ int babyjub_double_mul_equals(const uint64_t *k1, const fe p1[2], const uint64_t
   fe_mul(&x, &q[0], &acc.z);
   fe_mul(&y, &q[1], &acc.z);
   return fe_equal(&x, &acc.x) && fe_equal(&y, &acc.y);
+}
+
+void babyjub_mul(const uint64_t *k, const fe p[2], fe out[2], int words) {
+  const fe a_coef = small(168700), d_coef = small(168696);
+  point base, acc;
+  from_affine(&base, p);
+  identity(&acc);
+  for (int i = top_bit(k, NULL, words); i >= 0; i--) {
+    point_double(&acc, &acc, &a_coef);
+    if (bit(k, i)) point_add(&acc, &acc, &base, &a_coef, &d_coef);
+  }
+  // Z is never 0: the formulas are complete on Baby Jubjub.
+  fe z_inv;
+  fe_inv(&z_inv, &acc.z);
+  fe_mul(&out[0], &acc.x, &z_inv);
+  fe_mul(&out[1], &acc.y, &z_inv);
 }

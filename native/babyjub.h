@@ -10,4 +10,8 @@
 int babyjub_double_mul_equals(const uint64_t *k1, const fe p1[2], const uint64_t *k2, const fe p2[2],
                               const fe q[2], int words);
 
+// out = k·P in affine coordinates (Montgomery form), for a scalar of `words` words; P on
+// the curve (the caller checks).
+void babyjub_mul(const uint64_t *k, const fe p[2], fe out[2], int words);
+
 #endif

@@ -219,4 +219,18 @@ static inline void fe_to_words(uint64_t w[4], const fe *a) {
 
 static inline int fe_equal(const fe *a, const fe *b) { return memcmp(a->v, b->v, sizeof a->v) == 0; }
 
+// a^(r−2) = 1/a for a ≠ 0 (Fermat); 0 for a = 0. Square-and-multiply over r − 2's bits.
+static inline void fe_inv(fe *r, const fe *a) {
+  static const uint64_t e[4] = {0x43e1f593efffffffULL, 0x2833e84879b97091ULL, 0xb85045b68181585dULL,
+                                0x30644e72e131a029ULL};  // r − 2
+  static const uint64_t one[4] = {1, 0, 0, 0};
+  fe acc;
+  fe_from_words(&acc, one);
+  for (int i = 255; i >= 0; i--) {
+    fe_mul(&acc, &acc, &acc);
+    if ((e[i / 64] >> (i % 64)) & 1) fe_mul(&acc, &acc, a);
+  }
+  *r = acc;
+}
+
 #endif

@@ -1,9 +1,11 @@
 import { execFileSync } from "node:child_process";
 import { Worker } from "node:worker_threads";
-import { buildBabyjub, buildPoseidon, type Point } from "circomlibjs";
+import { randomBytes } from "node:crypto";
+import { buildBabyjub, buildEddsa, buildPoseidon, type Point } from "circomlibjs";
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
 import { doubleMulEquals } from "../trace/babyjub.ts";
+import { publicKeyOf, signPoseidonWith } from "../trace/eddsa.ts";
 import { FIELD_MODULUS, SUBGROUP_ORDER } from "../trace/constants.ts";
 import { loadNativeAddon, NATIVE_ADDON_PATH, type NativeAddon } from "../trace/native.ts";
 
@@ -115,6 +117,39 @@ describe.skipIf(!enabled)("native Baby Jubjub", () => {
         expect(doubleMulEquals(...args)).toBe(!tamper);
       }),
       { numRuns: 25 },
+    );
+  });
+
+  it("multiplies points as circomlibjs does", async () => {
+    const bj = await buildBabyjub();
+    const affine = (p: Point) => [bj.F.toObject(p[0]), bj.F.toObject(p[1])] as const;
+    fc.assert(
+      fc.property(
+        fc.bigInt({ min: 0n, max: (1n << 300n) - 1n }),
+        fc.bigInt({ min: 1n, max: SUBGROUP_ORDER - 1n }),
+        (k, a) => {
+          const p = bj.mulPointEscalar(bj.Base8, a);
+          expect(addon.mul(k, affine(p))).toEqual(affine(bj.mulPointEscalar(p, k)));
+        },
+      ),
+      { numRuns: 25 },
+    );
+  });
+
+  it("derives keys and signs byte for byte as circomlibjs", async () => {
+    const ed = await buildEddsa();
+    await fc.assert(
+      fc.asyncProperty(fieldElement, async (message) => {
+        const secret = new Uint8Array(randomBytes(32));
+        const pub = ed.prv2pub(secret);
+        expect(await publicKeyOf(secret)).toEqual([ed.F.toObject(pub[0]), ed.F.toObject(pub[1])]);
+        const sig = ed.signPoseidon(secret, ed.F.e(message));
+        expect(await signPoseidonWith(secret, message)).toEqual({
+          r8: [ed.F.toObject(sig.R8[0]), ed.F.toObject(sig.R8[1])],
+          s: sig.S,
+        });
+      }),
+      { numRuns: 30 },
     );
   });
 

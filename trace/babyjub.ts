@@ -14,12 +14,12 @@ import { poseidon } from "./poseidon.ts";
 const A = 168700n;
 const D = 168696n;
 /** The generator of the prime-order subgroup that keys and signatures use. */
-const BASE8: Affine = [
+export const BASE8: Affine = [
   5299619240641551281634865583518297030282874472190772894086521144482721001553n,
   16950150798460657717958625567821834550301663161624707787222815936182638968203n,
 ];
 
-type Affine = readonly [bigint, bigint];
+export type Affine = readonly [bigint, bigint];
 type Extended = readonly [bigint, bigint, bigint, bigint];
 
 const mod = (v: bigint) => {

@@ -1,18 +1,11 @@
 import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
-import { buildEddsa, type Eddsa } from "circomlibjs";
 import { z } from "zod";
 import { verifyEddsaPoseidon } from "./babyjub.ts";
 import { SEAL_DOMAIN } from "./constants.ts";
+import { publicKeyOf, signPoseidonWith } from "./eddsa.ts";
 import { TraceError } from "./errors.ts";
 import { poseidon } from "./poseidon.ts";
-
-let eddsaPromise: Promise<Eddsa> | undefined;
-/** circomlibjs' EdDSA over BabyJubjub, built on first use (it is slower to build than Poseidon). */
-function eddsa(): Promise<Eddsa> {
-  eddsaPromise ??= buildEddsa();
-  return eddsaPromise;
-}
 
 /** A BabyJubjub public key (affine point) in decimal-string-free bigint form. */
 export interface PublicKey {
@@ -44,9 +37,8 @@ export function workerKeyHash(pub: PublicKey): bigint {
 export async function workerKeyFromSecret(privateKey: Uint8Array): Promise<WorkerKey> {
   if (privateKey.length !== 32)
     throw new TraceError("privateKey", `must be 32 bytes, got ${privateKey.length}`);
-  const ed = await eddsa();
-  const [ax, ay] = ed.prv2pub(privateKey);
-  const publicKey = { ax: ed.F.toObject(ax), ay: ed.F.toObject(ay) };
+  const [ax, ay] = await publicKeyOf(privateKey);
+  const publicKey = { ax, ay };
   return { privateKey, publicKey, keyHash: workerKeyHash(publicKey) };
 }
 
@@ -62,9 +54,8 @@ export function sealMessage(newHead: bigint): bigint {
 
 /** Signs a field element with EdDSA-Poseidon. */
 export async function signPoseidon(key: WorkerKey, message: bigint): Promise<SealSignature> {
-  const ed = await eddsa();
-  const sig = ed.signPoseidon(key.privateKey, ed.F.e(message));
-  return { r8x: ed.F.toObject(sig.R8[0]), r8y: ed.F.toObject(sig.R8[1]), s: sig.S };
+  const { r8, s } = await signPoseidonWith(key.privateKey, message);
+  return { r8x: r8[0], r8y: r8[1], s };
 }
 
 /**

@@ -24,6 +24,8 @@ export interface NativeAddon {
     p2: readonly [bigint, bigint],
     q: readonly [bigint, bigint],
   ): boolean;
+  /** k·P on Baby Jubjub in affine coordinates (P on the curve, 0 ≤ k < 2^512). */
+  mul(k: bigint, p: readonly [bigint, bigint]): [bigint, bigint];
 }
 
 interface Binding {
@@ -40,6 +42,7 @@ interface Binding {
     qx: bigint,
     qy: bigint,
   ): boolean;
+  mul(k: bigint, px: bigint, py: bigint): [bigint, bigint];
 }
 
 interface OptConstants {
@@ -118,6 +121,9 @@ export function loadNativeAddon(): NativeAddon | undefined {
     },
     doubleMulEquals(k1, p1, k2, p2, q) {
       return binding.doubleMulEquals(k1, p1[0], p1[1], k2, p2[0], p2[1], q[0], q[1]);
+    },
+    mul(k, p) {
+      return binding.mul(k, p[0], p[1]);
     },
   };
 }
