@@ -5,8 +5,9 @@ import { describe, expect, it } from "vitest";
 import { onCurve, verifyEddsaPoseidon } from "../trace/babyjub.ts";
 import { FIELD_MODULUS, SUBGROUP_ORDER } from "../trace/index.ts";
 
-// The BigInt verifier must agree with circomlibjs' verifyPoseidon on valid and invalid signatures.
-describe("BigInt EdDSA-Poseidon verification", () => {
+// The verifier (native curve code, or BigInt with METERPROOF_NATIVE=0) must agree with
+// circomlibjs on valid and invalid signatures.
+describe("EdDSA-Poseidon verification", () => {
   it("agrees with circomlibjs on random keys, messages and tampering", async () => {
     const ed = await buildEddsa();
     await fc.assert(
