@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { buildPoseidon } from "circomlibjs";
 import { syntheticTrace } from "../test/fixtures/traces.ts";
-import { doubleMulEquals } from "../trace/babyjub.ts";
+import { BASE8, doubleMulEquals } from "../trace/babyjub.ts";
 import { nativeAddon } from "../trace/native.ts";
 import { auditTrace } from "../verifier/audit.ts";
 import { fmt, median, RUNS, timeRuns, type BenchRow, type BenchSection } from "./lib.ts";
@@ -128,15 +128,11 @@ async function primitiveRows(): Promise<BenchRow[]> {
     });
   }
   // The cost of an EdDSA-Poseidon verification: S·B8 − 8·h·A = R8 on Baby Jubjub.
-  const base8 = [
-    5299619240641551281634865583518297030282874472190772894086521144482721001553n,
-    16950150798460657717958625567821834550301663161624707787222815936182638968203n,
-  ] as const;
   const k1 = (1n << 250n) + 12345n;
   const k2 = 8n * ((1n << 253n) + 999n);
-  const bigintUs = await perCall(20, () => doubleMulEquals(k1, base8, k2, base8, base8));
+  const bigintUs = await perCall(20, () => doubleMulEquals(k1, BASE8, k2, BASE8, BASE8));
   const nativeUs = nativeAddon
-    ? await perCall(500, () => nativeAddon!.doubleMulEquals(k1, base8, k2, base8, base8))
+    ? await perCall(500, () => nativeAddon!.doubleMulEquals(k1, BASE8, k2, BASE8, BASE8))
     : undefined;
   rows.push({
     metric: "EdDSA-Poseidon verification (curve part)",

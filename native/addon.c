@@ -12,6 +12,7 @@
 
 #define MAX_THREADS 64
 #define SCALAR_WORDS 8
+static const char SCALAR_RULE[] = "babyjub: scalars must be bigints with 0 <= k < 2^512";
 
 #define CHECK(call)                                                   \
   do {                                                                \
@@ -44,7 +45,7 @@ static int read_words(napi_env env, napi_value v, uint64_t *words, size_t capaci
 
 // A bigint field element (0 <= v < r) into Montgomery form.
 static int read_fe(napi_env env, napi_value v, fe *out) {
-  static const char *rule = "every input must be a bigint field element (0 <= x < r)";
+  static const char *rule = "input is not a field element (0 <= x < r)";
   uint64_t w[4];
   if (!read_words(env, v, w, 4, rule)) return 0;
   if (!fe_words_in_field(w)) {
@@ -265,9 +266,8 @@ static napi_value js_double_mul_equals(napi_env env, napi_callback_info info) {
   if (argc != 8) return fail_range(env, "babyjub: doubleMulEquals takes 8 arguments");
   uint64_t k1[SCALAR_WORDS], k2[SCALAR_WORDS];
   fe p1[2], p2[2], q[2];
-  static const char *scalar_rule = "babyjub: scalars must be bigints with 0 <= k < 2^512";
-  if (!read_words(env, argv[0], k1, SCALAR_WORDS, scalar_rule) || !read_fe(env, argv[1], &p1[0]) ||
-      !read_fe(env, argv[2], &p1[1]) || !read_words(env, argv[3], k2, SCALAR_WORDS, scalar_rule) ||
+  if (!read_words(env, argv[0], k1, SCALAR_WORDS, SCALAR_RULE) || !read_fe(env, argv[1], &p1[0]) ||
+      !read_fe(env, argv[2], &p1[1]) || !read_words(env, argv[3], k2, SCALAR_WORDS, SCALAR_RULE) ||
       !read_fe(env, argv[4], &p2[0]) || !read_fe(env, argv[5], &p2[1]) || !read_fe(env, argv[6], &q[0]) ||
       !read_fe(env, argv[7], &q[1]))
     return NULL;
@@ -285,7 +285,7 @@ static napi_value js_mul(napi_env env, napi_callback_info info) {
   if (argc != 3) return fail_range(env, "babyjub: mul takes 3 arguments");
   uint64_t k[SCALAR_WORDS];
   fe p[2], q[2];
-  if (!read_words(env, argv[0], k, SCALAR_WORDS, "babyjub: scalars must be bigints with 0 <= k < 2^512") ||
+  if (!read_words(env, argv[0], k, SCALAR_WORDS, SCALAR_RULE) ||
       !read_fe(env, argv[1], &p[0]) || !read_fe(env, argv[2], &p[1]))
     return NULL;
   babyjub_mul(k, p, q, SCALAR_WORDS);

@@ -58,11 +58,13 @@ export async function publicKeyOf(secret: Uint8Array): Promise<[bigint, bigint]>
   return [ed.F.toObject(ax), ed.F.toObject(ay)];
 }
 
-/** Signs a field element with EdDSA-Poseidon under a 32-byte secret. */
-export async function signPoseidonWith(secret: Uint8Array, message: bigint): Promise<Signature> {
+/**
+ * Signs a field element with EdDSA-Poseidon under a 32-byte secret whose public key
+ * (`publicKeyOf(secret)`, which a WorkerKey holds) is `pub`: it enters the challenge hash.
+ */
+export async function signPoseidonWith(secret: Uint8Array, pub: Affine, message: bigint): Promise<Signature> {
   if (nativeAddon) {
     const { digest, s } = expand(secret);
-    const pub: Affine = nativeAddon.mul(s >> 3n, BASE8);
     const nonce = new Uint8Array(64);
     nonce.set(digest.subarray(32, 64), 0);
     nonce.set(littleEndian32(message), 32);

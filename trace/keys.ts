@@ -54,7 +54,7 @@ export function sealMessage(newHead: bigint): bigint {
 
 /** Signs a field element with EdDSA-Poseidon. */
 export async function signPoseidon(key: WorkerKey, message: bigint): Promise<SealSignature> {
-  const { r8, s } = await signPoseidonWith(key.privateKey, message);
+  const { r8, s } = await signPoseidonWith(key.privateKey, [key.publicKey.ax, key.publicKey.ay], message);
   return { r8x: r8[0], r8y: r8[1], s };
 }
 
