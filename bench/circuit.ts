@@ -20,7 +20,7 @@ export async function benchCircuit(sizes: readonly number[] = circuitConfig.size
   try {
     for (const size of sizes) {
       const t0 = performance.now();
-      const setup = await runSetup({ size, root, force: true });
+      const setup = await runSetup({ size, root, force: true, keyPossession: false });
       const setupMs = performance.now() - t0;
       const header = readR1csHeader(setup.paths.r1cs);
       constraints.set(size, header.nConstraints);

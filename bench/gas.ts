@@ -3,6 +3,7 @@
  * in-process Hardhat network with real size-8 proofs (gas does not depend on the segment size:
  * every verifier has the same five public inputs, only its constants differ).
  */
+import { LANE_FIRST } from "../chain/lane-order.ts";
 import { toSubmissionInput } from "../chain/submission.ts";
 import { parseEther } from "ethers";
 import {
@@ -27,7 +28,14 @@ export interface GasFigures {
   submitFirst: bigint;
   submitNext: bigint;
   batch4: bigint;
+  /** First segment of a lane of a worker that has lanes already, placed after its latest. */
+  laneAppended: bigint;
+  /** First segment of a lane placed before the worker's other lanes (submitted out of order). */
+  laneInserted: bigint;
 }
+
+/** Gas of the same calls before the hardening change (one billed-time mark per worker), for comparison. */
+export const GAS_BEFORE_HARDENING = { submitFirst: 348_333, submitNext: 297_417, batch4PerSegment: 249_910 };
 
 /** Deploys, proves six segments of one lane and measures each kind of call once (gas is deterministic). */
 export async function measureGas(): Promise<GasFigures> {
@@ -35,20 +43,17 @@ export async function measureGas(): Promise<GasFigures> {
   try {
     const key = await testWorkerKey("gas");
     await registerWorker(f, f.provider, key, "H100", "gas");
-    const jobId = await createJobAt(f, {
-      at: T0,
-      provider: f.provider.address,
-      budget: parseEther("100"),
-      expiry: T0 + 3600,
-    });
-    const lane = await proveLane(f, {
-      jobId,
-      provider: f.provider.address,
-      key,
-      startMs: T0 * 1000 + 1000,
-      records: 48,
-    });
-    await f.chain.mineAt(T0 + 600);
+    const job = (at: number) =>
+      createJobAt(f, { at, provider: f.provider.address, budget: parseEther("100"), expiry: T0 + 3600 });
+    const jobId = await job(T0);
+    const [earlierJob, laterJob] = [await job(T0 + 1), await job(T0 + 2)];
+    const laneOf = (id: bigint, startS: number, records: number) =>
+      proveLane(f, { jobId: id, provider: f.provider.address, key, startMs: (T0 + startS) * 1000, records, expiry: T0 + 3600 });
+    // The measured lane runs 300-540 s after T0; one lane of the same worker before it, one after.
+    const lane = await laneOf(jobId, 300, 48);
+    const earlier = await laneOf(earlierJob, 1, 8);
+    const later = await laneOf(laterJob, 560, 8);
+    await f.chain.mineAt(T0 + 700);
     const gasOf = async (tx: Promise<{ wait(): Promise<{ gasUsed: bigint } | null> }>) =>
       (await (await tx).wait())!.gasUsed;
     const seg = (i: number) => lane.segments[i]!;
@@ -77,6 +82,13 @@ export async function measureGas(): Promise<GasFigures> {
           [2, 3, 4, 5].map((i) => toSubmissionInput(seg(i).submission)),
         ),
       ),
+      laneAppended: await gasOf(f.d.escrow.submitSegment(laterJob, toSubmissionInput(later.segments[0]!.submission))),
+      laneInserted: await gasOf(
+        f.d.escrow.submitSegment(
+          earlierJob,
+          toSubmissionInput({ ...earlier.segments[0]!.submission, laneAfter: LANE_FIRST }),
+        ),
+      ),
     };
   } finally {
     await closeProver();
@@ -103,13 +115,31 @@ export async function benchGas(): Promise<BenchSection> {
         value: k(g.routerVerify),
         note: "adds the circuit id lookup and field checks",
       },
-      { metric: "submitSegment, next segment of a lane", value: k(g.submitNext), note: "target < 300k" },
+      {
+        metric: "submitSegment, next segment of a lane",
+        value: k(g.submitNext),
+        note: `target < 300k; ${k(GAS_BEFORE_HARDENING.submitNext)} before lanes kept their own span`,
+      },
       {
         metric: "submitSegment, first segment of a lane",
         value: k(g.submitFirst),
-        note: "fresh lane head, worker clock and provider balance slots",
+        note: `worker's first lane: fresh head, span, worker and provider balance slots; ${k(GAS_BEFORE_HARDENING.submitFirst)} before`,
       },
-      { metric: "submitSegments, batch of 4", value: k(g.batch4), note: `${k(perSegmentBatch)} per segment` },
+      {
+        metric: "submitSegment, first segment of a later lane",
+        value: k(g.laneAppended),
+        note: "the worker has lanes: placed after its latest (laneAfter = 0)",
+      },
+      {
+        metric: "submitSegment, first segment of an earlier lane",
+        value: k(g.laneInserted),
+        note: "submitted after a later job's lane: placed before it (laneAfter = LANE_FIRST)",
+      },
+      {
+        metric: "submitSegments, batch of 4",
+        value: k(g.batch4),
+        note: `${k(perSegmentBatch)} per segment; ${k(GAS_BEFORE_HARDENING.batch4PerSegment)} per segment before`,
+      },
       {
         metric: "gas per metered GPU-hour, single submits",
         value: k(Number(g.submitNext) * segmentsPerHour),

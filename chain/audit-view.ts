@@ -18,9 +18,9 @@ export interface JobChainView extends ChainView {
 }
 
 /**
- * Reads a job's history from the escrow's events: JobCreated and JobFunded (budget),
- * SegmentAccepted (payouts, in chain order) and DeviceWeightSet (the rate card over time),
- * plus each worker's registered device class and each block's time.
+ * Reads a job's history from the escrow's events: JobCreated and JobFunded (budget) and
+ * SegmentAccepted (payouts in chain order, each with the weight its lane was fixed at), plus
+ * each worker's registered device class and each block's time.
  */
 export async function readJobChainView(args: {
   provider: Provider;
@@ -37,7 +37,6 @@ export async function readJobChainView(args: {
   const registry = attachContract("WorkerRegistry", await escrow.registry(), args.provider);
   const events = await readEscrowEvents(args.provider, args.escrow, args.jobId, args.fromBlock ?? 0);
 
-  const weights = new Map<string, bigint>();
   const classes = new Map<bigint, string>();
   const acceptedBlocks = [
     ...new Set(events.filter((e) => e.name === "SegmentAccepted").map((e) => e.position.blockNumber)),
@@ -53,9 +52,7 @@ export async function readJobChainView(args: {
   let remaining = 0n;
   const accepted: ChainSegment[] = [];
   for (const e of events) {
-    if (e.name === "DeviceWeightSet")
-      weights.set(e.args.deviceClass as string, BigInt(e.args.weightBps as bigint));
-    else if (e.name === "JobCreated" && ofJob(e)) remaining = e.args.budget as bigint;
+    if (e.name === "JobCreated" && ofJob(e)) remaining = e.args.budget as bigint;
     else if (e.name === "JobFunded" && ofJob(e)) remaining = e.args.remaining as bigint;
     else if (e.name === "SegmentAccepted" && ofJob(e)) {
       const workerKeyHash = e.args.workerKeyHash as bigint;
@@ -74,7 +71,7 @@ export async function readJobChainView(args: {
         usage: e.args.usage as bigint,
         payout,
         remainingBefore: remaining,
-        weightBps: weights.get(deviceClass) ?? 0n,
+        weightBps: BigInt(e.args.weightBps as bigint),
         deviceClass: decodeBytes32String(deviceClass),
         blockTimestamp: blockTimes.get(e.position.blockNumber)!,
         txHash: e.position.transactionHash,
@@ -93,9 +90,8 @@ export async function readJobChainView(args: {
 }
 
 /**
- * The job's JobCreated, JobFunded and SegmentAccepted events (filtered by the indexed job id)
- * and every DeviceWeightSet (the rate card), in chain order. Reads in as many block ranges
- * as the RPC endpoint needs (chain/logs.ts).
+ * The job's JobCreated, JobFunded and SegmentAccepted events (filtered by the indexed job id),
+ * in chain order. Reads in as many block ranges as the RPC endpoint needs (chain/logs.ts).
  */
 async function readEscrowEvents(
   provider: Provider,
@@ -107,19 +103,16 @@ async function readEscrowEvents(
   const topic = (name: string) => iface.getEvent(name)!.topicHash;
   const latest = await provider.getBlockNumber();
   const jobTopic = zeroPadValue(toBeHex(jobId), 32);
-  const [jobLogs, rateLogs] = await Promise.all([
-    getLogsInRange(
-      provider,
-      {
-        address: escrow,
-        topics: [[topic("JobCreated"), topic("JobFunded"), topic("SegmentAccepted")], jobTopic],
-      },
-      fromBlock,
-      latest,
-    ),
-    getLogsInRange(provider, { address: escrow, topics: [topic("DeviceWeightSet")] }, fromBlock, latest),
-  ]);
-  return decodeEvents([...jobLogs, ...rateLogs]).sort(
+  const jobLogs = await getLogsInRange(
+    provider,
+    {
+      address: escrow,
+      topics: [[topic("JobCreated"), topic("JobFunded"), topic("SegmentAccepted")], jobTopic],
+    },
+    fromBlock,
+    latest,
+  );
+  return decodeEvents(jobLogs).sort(
     (a, b) => a.position.blockNumber - b.position.blockNumber || a.position.logIndex - b.position.logIndex,
   );
 }

@@ -1,6 +1,7 @@
 import { encodeBytes32String, type Signer } from "ethers";
 import {
   deployContract,
+  deployKeyVerifier,
   deployVerifier,
   type ComputeCredit,
   type ComputeEscrow,
@@ -40,6 +41,8 @@ export interface MeterproofDeployment {
   verifiers: Map<number, IGroth16Verifier5>;
   addresses: {
     credit: string;
+    /** Verifier of worker-key possession proofs, which the registry calls. */
+    keyVerifier: string;
     registry: string;
     router: string;
     escrow: string;
@@ -62,7 +65,8 @@ export interface DeployOptions {
 }
 
 /**
- * Deploys the whole set (ComputeCredit, WorkerRegistry, SegmentVerifierRouter with one
+ * Deploys the whole set (ComputeCredit, the key-possession verifier and the WorkerRegistry
+ * that calls it, SegmentVerifierRouter with one
  * generated verifier per circuit size, ComputeEscrow), registers the verifiers and sets the
  * rate card. Used by the tests, the demo and `meterproof deploy`; the Hardhat Ignition module
  * in ignition/modules/Meterproof.ts deploys the same set.
@@ -77,9 +81,10 @@ export async function deployMeterproof(opts: DeployOptions): Promise<MeterproofD
   // Configuration calls are made by the signer, so it holds the admin role until the end.
   const deployer = await signer.getAddress();
   const credit = await deployContract("ComputeCredit", [admin], signer);
+  const keyVerifier = await deployKeyVerifier(signer);
   const registry = await deployContract(
     "WorkerRegistry",
-    [deployer, opts.requireAttestation ?? false],
+    [deployer, opts.requireAttestation ?? false, await keyVerifier.getAddress()],
     signer,
   );
   const router = await deployContract("SegmentVerifierRouter", [deployer], signer);
@@ -120,6 +125,7 @@ export async function deployMeterproof(opts: DeployOptions): Promise<MeterproofD
     verifiers,
     addresses: {
       credit: await credit.getAddress(),
+      keyVerifier: await keyVerifier.getAddress(),
       registry: await registry.getAddress(),
       router: await router.getAddress(),
       escrow: await escrow.getAddress(),

@@ -14,7 +14,8 @@ const address = z
 
 export const deploymentFileSchema = z.strictObject({
   kind: z.literal("meterproof-deployment"),
-  version: z.literal(1, { error: "must be 1" }),
+  // Version 2: the registry checks key-possession proofs with its own verifier.
+  version: z.literal(2, { error: "must be 2 (deployments of version 1 predate key-possession proofs: deploy again)" }),
   /** Decimal string: chain ids may exceed 2^53. */
   chainId: z
     .string()
@@ -25,6 +26,7 @@ export const deploymentFileSchema = z.strictObject({
   block: z.number().int("must be an integer").nonnegative("must not be negative"),
   addresses: z.strictObject({
     credit: address,
+    keyVerifier: address,
     registry: address,
     router: address,
     escrow: address,

@@ -6,7 +6,10 @@ import {
   type VerifierSetEvent,
   type JobCreatedEvent,
   type JobFundedEvent,
+  type LaneStartedEvent,
+  type PauseTimeRecordedEvent,
   type SegmentAcceptedEvent,
+  type SegmentSkippedEvent,
   type WithdrawnEvent,
 } from "../contracts/index.ts";
 
@@ -22,7 +25,10 @@ export interface LogPosition {
 export interface EscrowEventMap {
   JobCreated: JobCreatedEvent;
   JobFunded: JobFundedEvent;
+  LaneStarted: LaneStartedEvent;
+  PauseTimeRecorded: PauseTimeRecordedEvent;
   SegmentAccepted: SegmentAcceptedEvent;
+  SegmentSkipped: SegmentSkippedEvent;
   Withdrawn: WithdrawnEvent;
   JobClosed: JobClosedEvent;
   DeviceWeightSet: DeviceWeightSetEvent;

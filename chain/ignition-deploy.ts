@@ -33,6 +33,7 @@ export class IgnitionDeployError extends Error {
 /** Ignition future ids of the module's contracts. */
 const FUTURES = {
   credit: "Meterproof#ComputeCredit",
+  keyVerifier: "Meterproof#KeyPossessionGroth16Verifier",
   registry: "Meterproof#WorkerRegistry",
   router: "Meterproof#SegmentVerifierRouter",
   escrow: "Meterproof#ComputeEscrow",
@@ -96,6 +97,7 @@ export async function deployWithIgnition(opts: IgnitionDeployOptions): Promise<D
     for (const size of opts.circuitSizes) verifiers[String(size)] = addressOf(`Meterproof#Verifier${size}`);
     const addresses = {
       credit: addressOf(FUTURES.credit),
+      keyVerifier: addressOf(FUTURES.keyVerifier),
       registry: addressOf(FUTURES.registry),
       router: addressOf(FUTURES.router),
       escrow: addressOf(FUTURES.escrow),
@@ -126,7 +128,7 @@ export async function deployWithIgnition(opts: IgnitionDeployOptions): Promise<D
 
     return {
       kind: "meterproof-deployment",
-      version: 1,
+      version: 2,
       chainId,
       deployer: getAddress(deployer),
       block: block ?? Number(BigInt((await request("eth_blockNumber")) as string)),

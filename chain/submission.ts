@@ -11,6 +11,12 @@ export interface Submission {
   prevHead: bigint;
   newHead: bigint;
   meter: bigint;
+  /**
+   * For a lane's first segment, the worker's lane it follows in time: 0n lets the escrow take
+   * the worker's latest lane (right unless the lane starts before another of the worker's
+   * lanes); chain/lane-order.ts `laneAfterFor` finds the value from chain state.
+   */
+  laneAfter: bigint;
   /** [a0, a1, b00, b01, b10, b11, c0, c1] */
   proof: bigint[];
 }
@@ -56,6 +62,7 @@ export function buildSubmission(args: {
     prevHead: s[SIGNAL_INDEX.prevHead]!,
     newHead: s[SIGNAL_INDEX.newHead]!,
     meter: s[SIGNAL_INDEX.meter]!,
+    laneAfter: 0n,
     proof: args.proof.map((v, i) => toBig(`proof[${i}]`, v)),
   };
 }
@@ -75,6 +82,7 @@ export function submissionFromBundle(bundle: ProofBundle | ProofBundleJson): {
       prevHead: b.calldata.prevHead,
       newHead: b.calldata.newHead,
       meter: b.calldata.meter,
+      laneAfter: 0n,
       proof: b.calldata.proof,
     },
   };

@@ -1,7 +1,9 @@
 /**
- * Where the built `MeteredSegment` circuits live. This is the one module through which
- * TypeScript finds circuit artifacts (r1cs, wasm, zkey, verification key, Solidity verifier
- * and the manifest that pins their hashes); `meterproof setup --size N` produces them.
+ * Where the built circuits live: `MeteredSegment(N)`, one per segment size N, and
+ * `KeyPossession()`, the worker registration proof that every size shares. This is the one
+ * module through which TypeScript finds circuit artifacts (r1cs, wasm, zkey, verification
+ * key, Solidity verifier and the manifest that pins their hashes); `meterproof setup --size N`
+ * produces them for segment size N and for the key-possession circuit.
  */
 import { createHash } from "node:crypto";
 import { createReadStream, existsSync, readFileSync } from "node:fs";
@@ -25,10 +27,20 @@ const configSchema = z.object({
     defaultSize: z.number().int().positive(),
     maxSize: z.number().int().positive(),
   }),
+  keyPossession: z.object({
+    file: z.string(),
+    template: z.string(),
+    params: z.array(z.number().int()),
+    publicSignals: z.array(z.string()),
+  }),
 });
 
+const config = configSchema.parse(configJson);
+
 /** circuits.json: the segment circuit's source file, template, public signals and sizes. */
-export const circuitConfig = configSchema.parse(configJson).segment;
+export const circuitConfig = config.segment;
+/** circuits.json: the key-possession circuit's source file, template, parameters and public signals. */
+export const keyPossessionConfig = config.keyPossession;
 
 /** The circuit's public inputs in publicSignals order (DESIGN.md); the contracts build the same array. */
 export const SEGMENT_PUBLIC_SIGNALS = circuitConfig.publicSignals as readonly string[];
@@ -59,10 +71,66 @@ export function checkSegmentSize(size: unknown, field = "--size"): number {
   return size;
 }
 
-/** Paths of everything `setup --size N` builds for one segment size. */
+/**
+ * One circuit that `setup` builds: everything that differs between the segment circuits and
+ * the key-possession circuit. Setup, the manifest and the artifact paths follow from it.
+ */
+export interface CircuitSpec {
+  /** Folder under build/circuits/ and the stem of every artifact: `segment_8`, `key_possession`. */
+  name: string;
+  /** circom source under circuits/ that declares the template. */
+  file: string;
+  template: string;
+  /** Template parameters of the main component (N for MeteredSegment, none for KeyPossession). */
+  params: readonly number[];
+  /** Public inputs in publicSignals order; the circuit has no outputs. */
+  publicSignals: readonly string[];
+  /** File under contracts/generated/ that holds the exported Solidity verifier. */
+  verifierFile: string;
+  /** Contract declared in that file. */
+  contractName: string;
+  /** The command that builds it, for error messages. */
+  setupCommand: string;
+}
+
+/** The spec of MeteredSegment(size). */
+export function segmentSpec(size: number): CircuitSpec {
+  checkSegmentSize(size, "size");
+  return {
+    name: `segment_${size}`,
+    file: circuitConfig.file,
+    template: circuitConfig.template,
+    params: [size],
+    publicSignals: circuitConfig.publicSignals,
+    verifierFile: `SegmentVerifier${size}.sol`,
+    contractName: `SegmentGroth16Verifier${size}`,
+    setupCommand: `meterproof setup --size ${size}`,
+  };
+}
+
+/** Public inputs of KeyPossession(), in order: `[workerKeyHash, binding]`. */
+export const KEY_POSSESSION_PUBLIC_SIGNALS = keyPossessionConfig.publicSignals as readonly string[];
+
+/**
+ * The spec of KeyPossession(): the proof a provider gives WorkerRegistry.registerWorker that
+ * it holds the worker key (circuits/key_possession.circom). One circuit for every segment
+ * size: `meterproof setup` builds it along with the segment circuit.
+ */
+export const KEY_POSSESSION_SPEC: CircuitSpec = {
+  name: "key_possession",
+  file: keyPossessionConfig.file,
+  template: keyPossessionConfig.template,
+  params: keyPossessionConfig.params,
+  publicSignals: keyPossessionConfig.publicSignals,
+  verifierFile: "KeyPossessionVerifier.sol",
+  contractName: "KeyPossessionGroth16Verifier",
+  setupCommand: "meterproof setup",
+};
+
+/** Paths of everything setup builds for one circuit. */
 export interface CircuitArtifacts {
-  size: number;
-  /** build/circuits/segment_{N}/ */
+  spec: CircuitSpec;
+  /** build/circuits/{name}/ */
   dir: string;
   /** Generated main component (not in git). */
   main: string;
@@ -74,19 +142,18 @@ export interface CircuitArtifacts {
   manifest: string;
   /** Reuse stamps of the setup stages. */
   stages: string;
-  /** contracts/generated/SegmentVerifier{N}.sol */
+  /** contracts/generated/SegmentVerifier{N}.sol, contracts/generated/KeyPossessionVerifier.sol */
   verifier: string;
   /** Contract declared in the verifier file. */
   contractName: string;
 }
 
-/** The artifact paths for segment size `size` under repository root `root`. */
-export function circuitArtifacts(size: number, root = REPO_ROOT): CircuitArtifacts {
-  checkSegmentSize(size, "size");
-  const name = `segment_${size}`;
+/** The artifact paths of a circuit under repository root `root`. */
+export function specArtifacts(spec: CircuitSpec, root = REPO_ROOT): CircuitArtifacts {
+  const name = spec.name;
   const dir = join(root, "build", "circuits", name);
   return {
-    size,
+    spec,
     dir,
     main: join(dir, `${name}.circom`),
     r1cs: join(dir, `${name}.r1cs`),
@@ -96,9 +163,22 @@ export function circuitArtifacts(size: number, root = REPO_ROOT): CircuitArtifac
     vkey: join(dir, "verification_key.json"),
     manifest: join(dir, "manifest.json"),
     stages: join(dir, "stages.json"),
-    verifier: join(root, "contracts", "generated", `SegmentVerifier${size}.sol`),
-    contractName: `SegmentGroth16Verifier${size}`,
+    verifier: join(root, "contracts", "generated", spec.verifierFile),
+    contractName: spec.contractName,
   };
+}
+
+/** The artifact paths for segment size `size` under repository root `root`. */
+export function circuitArtifacts(size: number, root = REPO_ROOT): CircuitArtifacts {
+  return specArtifacts(segmentSpec(size), root);
+}
+
+/**
+ * The artifact paths of the key-possession circuit (zkey, wasm, vkey, verifier, manifest, …)
+ * under repository root `root`.
+ */
+export function keyPossessionArtifacts(root = REPO_ROOT): CircuitArtifacts {
+  return specArtifacts(KEY_POSSESSION_SPEC, root);
 }
 
 const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, "must be 64 lowercase hex digits");
@@ -106,10 +186,13 @@ const artifactSchema = z.strictObject({ path: z.string(), sha256: sha256Hex });
 
 export const manifestSchema = z.strictObject({
   kind: z.literal("meterproof-circuit-manifest"),
-  version: z.literal(1),
+  /** 2: the circuit is named (`segment_8`, `key_possession`) with its template parameters. */
+  version: z.literal(2),
   circuit: z.strictObject({
+    /** CircuitSpec name: the build folder. */
+    name: z.string(),
     template: z.string(),
-    size: z.number().int().positive(),
+    params: z.array(z.number().int()),
     publicSignals: z.array(z.string()),
     constraints: z.number().int().nonnegative(),
     wires: z.number().int().positive(),
@@ -148,12 +231,14 @@ export type ArtifactName = keyof CircuitManifest["artifacts"];
 
 /** Reads and validates the manifest of segment size `size`. */
 export function readManifest(size: number, root = REPO_ROOT): CircuitManifest {
-  const paths = circuitArtifacts(size, root);
+  return readSpecManifest(segmentSpec(size), root);
+}
+
+/** Reads and validates the manifest of a circuit. */
+export function readSpecManifest(spec: CircuitSpec, root = REPO_ROOT): CircuitManifest {
+  const paths = specArtifacts(spec, root);
   if (!existsSync(paths.manifest)) {
-    throw new CircuitError(
-      relativePath(root, paths.manifest),
-      `is missing: run \`meterproof setup --size ${size}\``,
-    );
+    throw new CircuitError(relativePath(root, paths.manifest), `is missing: run \`${spec.setupCommand}\``);
   }
   let raw: unknown;
   try {
@@ -169,13 +254,13 @@ export function readManifest(size: number, root = REPO_ROOT): CircuitManifest {
     const issue = parsed.error.issues[0]!;
     throw new CircuitError(
       `${relativePath(root, paths.manifest)} ${issue.path.join(".") || "(root)"}`,
-      issue.message,
+      `${issue.message}: run \`${spec.setupCommand}\``,
     );
   }
-  if (parsed.data.circuit.size !== size) {
+  if (parsed.data.circuit.name !== spec.name) {
     throw new CircuitError(
       relativePath(root, paths.manifest),
-      `is for size ${parsed.data.circuit.size}, not ${size}`,
+      `is for ${parsed.data.circuit.name}, not ${spec.name}`,
     );
   }
   return parsed.data;
@@ -198,7 +283,12 @@ export function relativePath(root: string, path: string): string {
  * per problem (missing file or changed hash); an empty list means all match.
  */
 export async function checkArtifactHashes(size: number, root = REPO_ROOT): Promise<string[]> {
-  const manifest = readManifest(size, root);
+  return checkSpecArtifactHashes(segmentSpec(size), root);
+}
+
+/** checkArtifactHashes for any circuit. */
+export async function checkSpecArtifactHashes(spec: CircuitSpec, root = REPO_ROOT): Promise<string[]> {
+  const manifest = readSpecManifest(spec, root);
   const problems: string[] = [];
   for (const [name, artifact] of Object.entries(manifest.artifacts)) {
     const path = join(root, artifact.path);

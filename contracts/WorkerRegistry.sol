@@ -2,6 +2,7 @@
 pragma solidity 0.8.28;
 
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {IGroth16Verifier2} from "./interfaces/IGroth16Verifier2.sol";
 import {IWorkerRegistry} from "./interfaces/IWorkerRegistry.sol";
 
 /// @title WorkerRegistry
@@ -16,6 +17,9 @@ contract WorkerRegistry is IWorkerRegistry, AccessControl {
     uint256 internal constant FIELD_MODULUS =
         21888242871839275222246405745257275088548364400416034343698204186575808495617;
 
+    /// @notice Verifier of the key-possession circuit (contracts/generated/KeyPossessionVerifier.sol).
+    IGroth16Verifier2 public immutable keyVerifier;
+
     /// @inheritdoc IWorkerRegistry
     bool public requireAttestation;
 
@@ -24,20 +28,33 @@ contract WorkerRegistry is IWorkerRegistry, AccessControl {
 
     /// @param admin The network admin: grants roles and toggles the attestation requirement.
     /// @param requireAttestation_ Whether workers need attestor approval from the start.
-    constructor(address admin, bool requireAttestation_) {
+    /// @param keyVerifier_ The Groth16 verifier of the key-possession circuit.
+    constructor(address admin, bool requireAttestation_, IGroth16Verifier2 keyVerifier_) {
+        if (address(keyVerifier_).code.length == 0) revert WorkerRegistry__NotAContract(address(keyVerifier_));
         _grantRole(DEFAULT_ADMIN_ROLE, admin);
+        keyVerifier = keyVerifier_;
         requireAttestation = requireAttestation_;
+        emit RegistryConfigured(admin, address(keyVerifier_), requireAttestation_);
         emit AttestationRequiredSet(requireAttestation_);
     }
 
     /// @inheritdoc IWorkerRegistry
-    function registerWorker(uint256 workerKeyHash, bytes32 deviceClass, bytes32 gpuUuidHash) external {
+    function registerWorker(
+        uint256 workerKeyHash,
+        bytes32 deviceClass,
+        bytes32 gpuUuidHash,
+        uint256[8] calldata keyProof
+    ) external {
         if (workerKeyHash == 0 || workerKeyHash >= FIELD_MODULUS) revert WorkerRegistry__InvalidKeyHash(workerKeyHash);
         if (deviceClass == bytes32(0)) revert WorkerRegistry__EmptyDeviceClass();
         if (gpuUuidHash == bytes32(0)) revert WorkerRegistry__EmptyGpuUuidHash();
         if (_workers[workerKeyHash].provider != address(0)) revert WorkerRegistry__AlreadyRegistered(workerKeyHash);
         uint256 gpuOwner = _workerOfGpu[gpuUuidHash];
         if (gpuOwner != 0) revert WorkerRegistry__GpuAlreadyRegistered(gpuUuidHash, gpuOwner);
+        uint256 binding = keyBinding(msg.sender);
+        if (!_keyProofValid(keyProof, workerKeyHash, binding)) {
+            revert WorkerRegistry__InvalidKeyProof(workerKeyHash, binding);
+        }
 
         _workers[workerKeyHash] = Worker({
             provider: msg.sender,
@@ -55,6 +72,7 @@ contract WorkerRegistry is IWorkerRegistry, AccessControl {
     function setActive(uint256 workerKeyHash, bool active) external {
         Worker storage worker = _registered(workerKeyHash);
         if (worker.provider != msg.sender) revert WorkerRegistry__NotWorkerProvider(workerKeyHash, msg.sender);
+        if (active && worker.gpuUuidHash == bytes32(0)) revert WorkerRegistry__GpuReleased(workerKeyHash);
         worker.active = active;
         emit WorkerActiveSet(workerKeyHash, active);
     }
@@ -69,6 +87,26 @@ contract WorkerRegistry is IWorkerRegistry, AccessControl {
     function revokeWorker(uint256 workerKeyHash) external onlyRole(ATTESTOR_ROLE) {
         _registered(workerKeyHash).approved = false;
         emit WorkerApprovalRevoked(workerKeyHash, msg.sender);
+    }
+
+    /// @inheritdoc IWorkerRegistry
+    function releaseGpu(bytes32 gpuUuidHash, bytes32 reason) external {
+        if (!hasRole(ATTESTOR_ROLE, msg.sender) && !hasRole(DEFAULT_ADMIN_ROLE, msg.sender)) {
+            revert WorkerRegistry__NotAttestorOrAdmin(msg.sender);
+        }
+        uint256 workerKeyHash = _workerOfGpu[gpuUuidHash];
+        if (workerKeyHash == 0) revert WorkerRegistry__UnknownGpu(gpuUuidHash);
+        delete _workerOfGpu[gpuUuidHash];
+        Worker storage worker = _workers[workerKeyHash];
+        worker.active = false;
+        worker.approved = false;
+        worker.gpuUuidHash = bytes32(0);
+        emit GpuReleased(gpuUuidHash, workerKeyHash, msg.sender, reason);
+    }
+
+    /// @inheritdoc IWorkerRegistry
+    function keyBinding(address provider) public view returns (uint256) {
+        return uint256(keccak256(abi.encode(block.chainid, address(this), provider))) % FIELD_MODULUS;
     }
 
     /// @inheritdoc IWorkerRegistry
@@ -93,6 +131,21 @@ contract WorkerRegistry is IWorkerRegistry, AccessControl {
     ) external view returns (address provider, bytes32 deviceClass, bool active, bool approved) {
         Worker storage worker = _workers[workerKeyHash];
         return (worker.provider, worker.deviceClass, worker.active, worker.approved || !requireAttestation);
+    }
+
+    /// @dev Calls the key-possession verifier with public signals [workerKeyHash, binding].
+    function _keyProofValid(
+        uint256[8] calldata p,
+        uint256 workerKeyHash,
+        uint256 binding
+    ) private view returns (bool) {
+        return
+            keyVerifier.verifyProof(
+                [p[0], p[1]],
+                [[p[2], p[3]], [p[4], p[5]]],
+                [p[6], p[7]],
+                [workerKeyHash, binding]
+            );
     }
 
     function _registered(uint256 workerKeyHash) private view returns (Worker storage worker) {

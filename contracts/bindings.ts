@@ -39,7 +39,16 @@ export interface Job {
   paid: bigint;
   deposited: bigint;
   refunded: bigint;
+  pausedAtCreation: bigint;
   jobTag: bigint;
+}
+
+export interface Lane {
+  head: bigint;
+  start: bigint;
+  end: bigint;
+  nextStart: bigint;
+  weightBps: bigint;
 }
 
 export interface SubmissionInput {
@@ -48,6 +57,7 @@ export interface SubmissionInput {
   prevHead: BigNumberish;
   newHead: BigNumberish;
   meter: BigNumberish;
+  laneAfter: BigNumberish;
   proof: BigNumberish[];
 }
 
@@ -65,6 +75,16 @@ export interface DeviceWeightSetEvent {
   deviceClass: string;
   previous: bigint;
   weightBps: bigint;
+}
+
+/** Arguments of the EscrowConfigured event. */
+export interface EscrowConfiguredEvent {
+  admin: string;
+  registry: string;
+  verifier: string;
+  maxClockSkewMs: bigint;
+  closeGracePeriod: bigint;
+  maxWeightBps: bigint;
 }
 
 /** Arguments of the JobClosed event. */
@@ -92,6 +112,21 @@ export interface JobFundedEvent {
   jobId: bigint;
   amount: bigint;
   remaining: bigint;
+}
+
+/** Arguments of the LaneStarted event. */
+export interface LaneStartedEvent {
+  jobId: bigint;
+  workerKeyHash: bigint;
+  start: bigint;
+  nextStart: bigint;
+  weightBps: bigint;
+}
+
+/** Arguments of the PauseTimeRecorded event. */
+export interface PauseTimeRecordedEvent {
+  paused: boolean;
+  pausedSeconds: bigint;
 }
 
 /** Arguments of the Paused event. */
@@ -130,7 +165,16 @@ export interface SegmentAcceptedEvent {
   tFirst: bigint;
   tLast: bigint;
   usage: bigint;
+  weightBps: bigint;
   payout: bigint;
+  submitter: string;
+}
+
+/** Arguments of the SegmentSkipped event. */
+export interface SegmentSkippedEvent {
+  jobId: bigint;
+  workerKeyHash: bigint;
+  newHead: bigint;
 }
 
 /** Arguments of the Unpaused event. */
@@ -148,6 +192,21 @@ export interface WithdrawnEvent {
 /** Arguments of the AttestationRequiredSet event. */
 export interface AttestationRequiredSetEvent {
   required: boolean;
+}
+
+/** Arguments of the GpuReleased event. */
+export interface GpuReleasedEvent {
+  gpuUuidHash: string;
+  workerKeyHash: bigint;
+  releasedBy: string;
+  reason: string;
+}
+
+/** Arguments of the RegistryConfigured event. */
+export interface RegistryConfiguredEvent {
+  admin: string;
+  keyVerifier: string;
+  requireAttestation: boolean;
 }
 
 /** Arguments of the WorkerActiveSet event. */
@@ -201,8 +260,11 @@ export interface TransferEvent {
 export interface ComputeEscrow extends BaseContract {
   connect(runner: ContractRunner | null): ComputeEscrow;
   DEFAULT_ADMIN_ROLE: ViewMethod<[], string>;
+  LANE_FIRST: ViewMethod<[], bigint>;
+  MAX_WEIGHT_BPS: ViewMethod<[], bigint>;
   PAUSER_ROLE: ViewMethod<[], string>;
   balanceOf: ViewMethod<[provider: AddressLike, token: AddressLike], bigint>;
+  closableAt: ViewMethod<[jobId: BigNumberish], bigint>;
   closeGracePeriod: ViewMethod<[], bigint>;
   closeJob: TxMethod<[jobId: BigNumberish], bigint>;
   createJob: TxMethod<
@@ -223,10 +285,11 @@ export interface ComputeEscrow extends BaseContract {
   jobCount: ViewMethod<[], bigint>;
   jobOf: ViewMethod<[jobId: BigNumberish], Job>;
   laneHead: ViewMethod<[jobId: BigNumberish, workerKeyHash: BigNumberish], bigint>;
-  lastBilledEnd: ViewMethod<[workerKeyHash: BigNumberish], bigint>;
+  laneOf: ViewMethod<[jobId: BigNumberish, workerKeyHash: BigNumberish], Lane>;
   maxClockSkewMs: ViewMethod<[], bigint>;
   pause: TxMethod<[], void>;
   paused: ViewMethod<[], boolean>;
+  pausedSeconds: ViewMethod<[], bigint>;
   registry: ViewMethod<[], string>;
   renounceRole: TxMethod<[role: BytesLike, callerConfirmation: AddressLike], void>;
   revokeRole: TxMethod<[role: BytesLike, account: AddressLike], void>;
@@ -237,6 +300,10 @@ export interface ComputeEscrow extends BaseContract {
   unpause: TxMethod<[], void>;
   verifier: ViewMethod<[], string>;
   withdraw: TxMethod<[token: AddressLike], bigint>;
+  workerLanes: ViewMethod<
+    [workerKeyHash: BigNumberish],
+    [bigint, bigint] & { firstStart: bigint; latestJob: bigint }
+  >;
 }
 
 /** WorkerRegistry (contracts/WorkerRegistry.sol). */
@@ -257,10 +324,13 @@ export interface WorkerRegistry extends BaseContract {
   getRoleAdmin: ViewMethod<[role: BytesLike], string>;
   grantRole: TxMethod<[role: BytesLike, account: AddressLike], void>;
   hasRole: ViewMethod<[role: BytesLike, account: AddressLike], boolean>;
+  keyBinding: ViewMethod<[provider: AddressLike], bigint>;
+  keyVerifier: ViewMethod<[], string>;
   registerWorker: TxMethod<
-    [workerKeyHash: BigNumberish, deviceClass: BytesLike, gpuUuidHash: BytesLike],
+    [workerKeyHash: BigNumberish, deviceClass: BytesLike, gpuUuidHash: BytesLike, keyProof: BigNumberish[]],
     void
   >;
+  releaseGpu: TxMethod<[gpuUuidHash: BytesLike, reason: BytesLike], void>;
   renounceRole: TxMethod<[role: BytesLike, callerConfirmation: AddressLike], void>;
   requireAttestation: ViewMethod<[], boolean>;
   revokeRole: TxMethod<[role: BytesLike, account: AddressLike], void>;
@@ -323,6 +393,15 @@ export interface IGroth16Verifier5 extends BaseContract {
   >;
 }
 
+/** IGroth16Verifier2 (contracts/interfaces/IGroth16Verifier2.sol). */
+export interface IGroth16Verifier2 extends BaseContract {
+  connect(runner: ContractRunner | null): IGroth16Verifier2;
+  verifyProof: ViewMethod<
+    [_pA: BigNumberish[], _pB: BigNumberish[][], _pC: BigNumberish[], _pubSignals: BigNumberish[]],
+    boolean
+  >;
+}
+
 /** ReentrantToken (contracts/test/ReentrantToken.sol). */
 export interface ReentrantToken extends BaseContract {
   connect(runner: ContractRunner | null): ReentrantToken;
@@ -365,10 +444,11 @@ export interface ConstructorArgs {
     maxClockSkewMs_: BigNumberish,
     closeGracePeriod_: BigNumberish,
   ];
-  WorkerRegistry: [admin: AddressLike, requireAttestation_: boolean];
+  WorkerRegistry: [admin: AddressLike, requireAttestation_: boolean, keyVerifier_: AddressLike];
   SegmentVerifierRouter: [admin: AddressLike];
   ComputeCredit: [admin: AddressLike];
   IGroth16Verifier5: [];
+  IGroth16Verifier2: [];
   ReentrantToken: [];
   FeeOnTransferToken: [];
 }
@@ -380,6 +460,7 @@ export interface ContractTypes {
   SegmentVerifierRouter: SegmentVerifierRouter;
   ComputeCredit: ComputeCredit;
   IGroth16Verifier5: IGroth16Verifier5;
+  IGroth16Verifier2: IGroth16Verifier2;
   ReentrantToken: ReentrantToken;
   FeeOnTransferToken: FeeOnTransferToken;
 }
@@ -399,6 +480,7 @@ export type ContractErrorName =
   | "ComputeEscrow__InvalidToken"
   | "ComputeEscrow__InvalidWindow"
   | "ComputeEscrow__JobClosed"
+  | "ComputeEscrow__LaneOverlap"
   | "ComputeEscrow__NotAContract"
   | "ComputeEscrow__NotJobClient"
   | "ComputeEscrow__NothingToWithdraw"
@@ -407,6 +489,7 @@ export type ContractErrorName =
   | "ComputeEscrow__TimeAlreadyBilled"
   | "ComputeEscrow__UnknownJob"
   | "ComputeEscrow__UnsupportedToken"
+  | "ComputeEscrow__WeightTooHigh"
   | "ComputeEscrow__WindowAfterExpiry"
   | "ComputeEscrow__WindowBeforeJob"
   | "ComputeEscrow__WindowInFuture"
@@ -414,6 +497,7 @@ export type ContractErrorName =
   | "ComputeEscrow__WorkerNotApproved"
   | "ComputeEscrow__WorkerNotJobProvider"
   | "ComputeEscrow__WorkerNotRegistered"
+  | "ComputeEscrow__WrongLaneAfter"
   | "ERC20InsufficientAllowance"
   | "ERC20InsufficientBalance"
   | "ERC20InvalidApprover"
@@ -432,6 +516,11 @@ export type ContractErrorName =
   | "WorkerRegistry__EmptyDeviceClass"
   | "WorkerRegistry__EmptyGpuUuidHash"
   | "WorkerRegistry__GpuAlreadyRegistered"
+  | "WorkerRegistry__GpuReleased"
   | "WorkerRegistry__InvalidKeyHash"
+  | "WorkerRegistry__InvalidKeyProof"
+  | "WorkerRegistry__NotAContract"
+  | "WorkerRegistry__NotAttestorOrAdmin"
   | "WorkerRegistry__NotWorkerProvider"
+  | "WorkerRegistry__UnknownGpu"
   | "WorkerRegistry__UnknownWorker";

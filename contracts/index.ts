@@ -7,7 +7,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Contract, ContractFactory, Interface, type ContractRunner, type InterfaceAbi } from "ethers";
-import type { ConstructorArgs, ContractTypes, IGroth16Verifier5 } from "./bindings.ts";
+import type { ConstructorArgs, ContractTypes, IGroth16Verifier2, IGroth16Verifier5 } from "./bindings.ts";
 
 export type * from "./bindings.ts";
 
@@ -21,13 +21,17 @@ export const BOUND_CONTRACTS = {
   SegmentVerifierRouter: "contracts/SegmentVerifierRouter.sol",
   ComputeCredit: "contracts/ComputeCredit.sol",
   IGroth16Verifier5: "contracts/interfaces/IGroth16Verifier5.sol",
+  IGroth16Verifier2: "contracts/interfaces/IGroth16Verifier2.sol",
   ReentrantToken: "contracts/test/ReentrantToken.sol",
   FeeOnTransferToken: "contracts/test/FeeOnTransferToken.sol",
 } as const;
 
 export type BoundContractName = keyof typeof BOUND_CONTRACTS;
-/** Contracts that can be deployed (the verifier interface cannot). */
-export type DeployableName = Exclude<BoundContractName, "IGroth16Verifier5">;
+/** Contracts that can be deployed (the verifier interfaces cannot). */
+export type DeployableName = Exclude<BoundContractName, "IGroth16Verifier5" | "IGroth16Verifier2">;
+
+/** Name of the snarkjs-generated verifier of the key-possession circuit (`meterproof setup`). */
+export const KEY_VERIFIER_CONTRACT = "KeyPossessionGroth16Verifier";
 
 /** Name of the snarkjs-generated verifier contract of segment size N (`meterproof setup --size N`). */
 export function verifierContractName(size: number): string {
@@ -38,6 +42,7 @@ function sourceOf(name: string): string {
   if (name in BOUND_CONTRACTS) return BOUND_CONTRACTS[name as BoundContractName];
   const verifier = /^SegmentGroth16Verifier([0-9]+)$/.exec(name);
   if (verifier) return `contracts/generated/SegmentVerifier${verifier[1]}.sol`;
+  if (name === KEY_VERIFIER_CONTRACT) return "contracts/generated/KeyPossessionVerifier.sol";
   throw new Error(`contract ${name} is not part of meterproof`);
 }
 
@@ -65,7 +70,9 @@ export function loadArtifact(name: string, root = REPO_ROOT): ContractArtifact {
   if (!existsSync(path)) {
     const hint = name.startsWith("SegmentGroth16Verifier")
       ? `run \`meterproof setup --size ${name.slice("SegmentGroth16Verifier".length)}\` and then \`npx hardhat build\``
-      : "run `npx hardhat build`";
+      : name === KEY_VERIFIER_CONTRACT
+        ? "run `meterproof setup --size 8` (it builds the key-possession circuit) and then `npx hardhat build`"
+        : "run `npx hardhat build`";
     throw new Error(`artifact of ${name} is missing at ${path}: ${hint}`);
   }
   const artifact = JSON.parse(readFileSync(path, "utf8")) as ContractArtifact;
@@ -96,6 +103,14 @@ export async function deployVerifier(size: number, runner: ContractRunner): Prom
   const contract = await new ContractFactory(abi, bytecode, runner).deploy();
   await contract.waitForDeployment();
   return contract as unknown as IGroth16Verifier5;
+}
+
+/** Deploys the snarkjs-generated verifier of the key-possession circuit (worker registration). */
+export async function deployKeyVerifier(runner: ContractRunner): Promise<IGroth16Verifier2> {
+  const { abi, bytecode } = loadArtifact(KEY_VERIFIER_CONTRACT);
+  const contract = await new ContractFactory(abi, bytecode, runner).deploy();
+  await contract.waitForDeployment();
+  return contract as unknown as IGroth16Verifier2;
 }
 
 /** A typed handle on a deployed contract. */

@@ -150,7 +150,7 @@ function makeBundle(
   const h = trace.header;
   return {
     kind: "meterproof-segment-bundle",
-    version: 1,
+    version: 2,
     circuitId: circuit.size,
     vkeySha256: circuit.vkeySha256,
     job: {
@@ -158,6 +158,12 @@ function makeBundle(
       escrow: h.escrow,
       jobId: h.jobId.toString(),
       provider: h.provider,
+      terms: {
+        client: h.terms.client,
+        token: h.terms.token,
+        price: h.terms.price.toString(),
+        expiry: h.terms.expiry,
+      },
       jobTag: h.jobTag.toString(),
       workerKeyHash: h.workerKeyHash.toString(),
       deviceClass: h.device.class,

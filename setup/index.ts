@@ -1,8 +1,10 @@
 /**
- * `meterproof setup`: turns `MeteredSegment(N)` into proving and verifying keys and a
- * Solidity verifier, and pins their hashes in a manifest. Stages whose inputs did not
- * change since the last run are reused (their input hashes and output hashes are kept in
- * build/circuits/segment_{N}/stages.json).
+ * `meterproof setup`: turns a circuit into proving and verifying keys and a Solidity
+ * verifier, and pins their hashes in a manifest. `runSetup({ size })` does it for
+ * `MeteredSegment(N)` and for `KeyPossession()`, which every segment size shares; both go
+ * through the one pipeline `setupCircuit`, driven by the circuit's CircuitSpec. Stages
+ * whose inputs did not change since the last run are reused (their input hashes and output
+ * hashes are kept in build/circuits/{name}/stages.json).
  */
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -10,17 +12,19 @@ import { basename, dirname, join } from "node:path";
 import { z } from "zod";
 import {
   CircuitError,
+  KEY_POSSESSION_SPEC,
   REPO_ROOT,
-  checkArtifactHashes,
   checkSegmentSize,
-  circuitArtifacts,
-  circuitConfig,
+  checkSpecArtifactHashes,
   fileSha256,
   manifestSchema,
-  readManifest,
+  readSpecManifest,
   relativePath,
+  segmentSpec,
+  specArtifacts,
   type CircuitArtifacts,
   type CircuitManifest,
+  type CircuitSpec,
 } from "../circuits/index.ts";
 import { readR1csHeader, requiredPtauPower } from "../circuits/r1cs.ts";
 import { COMPILE_FLAGS, circom2Version, compileCircuit, snarkjsVersion, sourcesSha256 } from "./compile.ts";
@@ -39,9 +43,8 @@ import { releaseCurve } from "./snarkjs-api.ts";
 export { DEFAULT_PHASE2_BEACON } from "./phase2.ts";
 export { devPtauCacheDir, sharedPtauDir, DEV_PTAU_SHA256 } from "./ptau.ts";
 
-export interface SetupOptions {
-  /** Segment size N (the circuit id). */
-  size: number;
+/** Options of one circuit's setup. */
+export interface CircuitSetupOptions {
   /** A phase-1 ceremony file; without it a development (INSECURE) file is used. */
   ptau?: string;
   /** Hex of the final phase-2 beacon (default DEFAULT_PHASE2_BEACON). */
@@ -50,18 +53,32 @@ export interface SetupOptions {
   root?: string;
   /** Redo every stage even when its inputs are unchanged. */
   force?: boolean;
-  /** Receives one line per stage. */
+  /** Receives one line per stage, each starting with the circuit's name (`[segment_8] `). */
   log?: (line: string) => void;
+}
+
+export interface SetupOptions extends CircuitSetupOptions {
+  /** Segment size N (the circuit id). */
+  size: number;
+  /** Also set up (or reuse) the key-possession circuit; default true. */
+  keyPossession?: boolean;
 }
 
 export type StageName = "compile" | "zkey" | "export";
 
-export interface SetupResult {
+/** What one circuit's setup built or reused. */
+export interface CircuitSetupResult {
   manifest: CircuitManifest;
   paths: CircuitArtifacts;
   ptau: ResolvedPtau;
   /** Which stages were reused, and how long each took (ms). */
   stages: Record<StageName, { reused: boolean; ms: number }>;
+}
+
+/** The segment circuit's setup (its fields), and the key-possession circuit's. */
+export interface SetupResult extends CircuitSetupResult {
+  /** Absent only when `keyPossession: false` was asked for. */
+  keyPossession?: CircuitSetupResult;
 }
 
 const stageSchema = z.object({ key: z.string(), outputs: z.record(z.string(), z.string()) });
@@ -108,49 +125,64 @@ function checkBeacon(beacon: string): string {
   return beacon.toLowerCase();
 }
 
-/** Runs (or reuses) compile, phase 2 and the exports for one segment size, and writes the manifest. */
+/**
+ * `meterproof setup --size N`: runs (or reuses) the setup of MeteredSegment(N), then that of
+ * KeyPossession() (shared by every size; skipped with `keyPossession: false`).
+ */
 export async function runSetup(opts: SetupOptions): Promise<SetupResult> {
-  const size = checkSegmentSize(opts.size);
+  const { size, keyPossession = true, ...common } = opts;
+  const segment = await setupCircuit(segmentSpec(checkSegmentSize(size)), common);
+  if (!keyPossession) return segment;
+  return { ...segment, keyPossession: await setupCircuit(KEY_POSSESSION_SPEC, common) };
+}
+
+/** Runs (or reuses) compile, phase 2 and the exports for one circuit, and writes its manifest. */
+export async function setupCircuit(
+  spec: CircuitSpec,
+  opts: CircuitSetupOptions = {},
+): Promise<CircuitSetupResult> {
   const root = opts.root ?? REPO_ROOT;
-  const log = opts.log ?? (() => {});
+  const log = (line: string): void => (opts.log ?? (() => {}))(`[${spec.name}] ${line}`);
   const beacon = checkBeacon(opts.beacon ?? DEFAULT_PHASE2_BEACON);
-  const paths = circuitArtifacts(size, root);
+  const paths = specArtifacts(spec, root);
   mkdirSync(paths.dir, { recursive: true });
   return withDirLock(
     paths.dir,
-    () => setupLocked({ opts, size, root, log, beacon, paths }),
-    () => log(`waiting for another setup of segment_${size} to finish`),
+    () => setupLocked({ opts, spec, root, log, beacon, paths }),
+    () => log(`waiting for another setup of ${spec.name} to finish`),
   );
 }
 
 async function setupLocked(args: {
-  opts: SetupOptions;
-  size: number;
+  opts: CircuitSetupOptions;
+  spec: CircuitSpec;
   root: string;
   log: (line: string) => void;
   beacon: string;
   paths: CircuitArtifacts;
-}): Promise<SetupResult> {
-  const { opts, size, root, log, beacon, paths } = args;
+}): Promise<CircuitSetupResult> {
+  const { opts, spec, root, log, beacon, paths } = args;
   const stages = readStages(paths.stages);
   const saveStages = (): void => writeFileSync(paths.stages, JSON.stringify(stages, null, 2) + "\n");
-  const timing = {} as SetupResult["stages"];
+  const timing = {} as CircuitSetupResult["stages"];
+  const title = `${spec.template}(${spec.params.join(", ")})`;
 
   try {
     // 1. compile
     const sources = sourcesSha256();
     const compileKey = keyOf({
       sources,
-      size,
-      template: circuitConfig.template,
-      pub: circuitConfig.publicSignals,
+      file: spec.file,
+      params: spec.params,
+      template: spec.template,
+      pub: spec.publicSignals,
       circom2: circom2Version(),
       flags: COMPILE_FLAGS,
     });
     let t0 = performance.now();
     const compileReused = !opts.force && (await stageFresh(root, stages.compile, compileKey));
     if (!compileReused) {
-      log(`compile: MeteredSegment(${size}) with ${circom2Version()} ${COMPILE_FLAGS.join(" ")}`);
+      log(`compile: ${title} with ${circom2Version()} ${COMPILE_FLAGS.join(" ")}`);
       delete stages.compile;
       saveStages();
       await compileCircuit(paths);
@@ -159,15 +191,15 @@ async function setupLocked(args: {
     }
     timing.compile = { reused: compileReused, ms: performance.now() - t0 };
     const header = readR1csHeader(paths.r1cs);
-    if (header.nPubIn !== circuitConfig.publicSignals.length || header.nPubOut !== 0) {
+    if (header.nPubIn !== spec.publicSignals.length || header.nPubOut !== 0) {
       throw new CircuitError(
         relativePath(root, paths.r1cs),
-        `must have ${circuitConfig.publicSignals.length} public inputs and no outputs, has ${header.nPubIn} and ${header.nPubOut}`,
+        `must have ${spec.publicSignals.length} public inputs and no outputs, has ${header.nPubIn} and ${header.nPubOut}`,
       );
     }
     const requiredPower = requiredPtauPower(header);
     log(
-      `compile: ${compileReused ? "reused (inputs unchanged), " : ""}${header.nConstraints} constraints for N=${size}, needs 2^${requiredPower}`,
+      `compile: ${compileReused ? "reused (inputs unchanged), " : ""}${header.nConstraints} constraints for ${title}, needs 2^${requiredPower}`,
     );
 
     // 2. phase 1 file
@@ -224,11 +256,12 @@ async function setupLocked(args: {
     };
     const manifest: CircuitManifest = {
       kind: "meterproof-circuit-manifest",
-      version: 1,
+      version: 2,
       circuit: {
-        template: circuitConfig.template,
-        size,
-        publicSignals: [...circuitConfig.publicSignals],
+        name: spec.name,
+        template: spec.template,
+        params: [...spec.params],
+        publicSignals: [...spec.publicSignals],
         constraints: header.nConstraints,
         wires: header.nWires,
         requiredPower,
@@ -276,29 +309,41 @@ export interface CheckResult {
 }
 
 /**
- * `setup --check`: the artifacts must have the hashes the manifest pins, and the
+ * `setup --check --size N`: checkCircuitSetup of MeteredSegment(N) and of KeyPossession().
+ * `manifest` is the segment circuit's; `problems` lists both circuits' (each names its files).
+ */
+export async function checkSetup(opts: {
+  size: number;
+  root?: string;
+}): Promise<CheckResult & { keyPossession: CheckResult }> {
+  const segment = await checkCircuitSetup(segmentSpec(checkSegmentSize(opts.size)), opts.root);
+  const keyPossession = await checkCircuitSetup(KEY_POSSESSION_SPEC, opts.root);
+  const problems = [...segment.problems, ...keyPossession.problems];
+  return { ...segment, ok: problems.length === 0, problems, keyPossession };
+}
+
+/**
+ * The check of one circuit: the artifacts must have the hashes the manifest pins, and the
  * verification key and Solidity verifier must be exactly what the pinned zkey exports.
  */
-export async function checkSetup(opts: { size: number; root?: string }): Promise<CheckResult> {
-  const size = checkSegmentSize(opts.size);
-  const root = opts.root ?? REPO_ROOT;
+export async function checkCircuitSetup(spec: CircuitSpec, root = REPO_ROOT): Promise<CheckResult> {
   let manifest: CircuitManifest;
   try {
-    manifest = readManifest(size, root);
+    manifest = readSpecManifest(spec, root);
   } catch (err) {
     if (err instanceof CircuitError) return { ok: false, problems: [err.message] };
     throw err;
   }
-  const problems = await checkArtifactHashes(size, root);
-  if (JSON.stringify(manifest.circuit.publicSignals) !== JSON.stringify(circuitConfig.publicSignals)) {
+  const problems = await checkSpecArtifactHashes(spec, root);
+  if (JSON.stringify(manifest.circuit.publicSignals) !== JSON.stringify(spec.publicSignals)) {
     problems.push(
-      `manifest publicSignals ${manifest.circuit.publicSignals.join(",")} differ from circuits.json ${circuitConfig.publicSignals.join(",")}`,
+      `${spec.name} manifest publicSignals ${manifest.circuit.publicSignals.join(",")} differ from circuits.json ${spec.publicSignals.join(",")}`,
     );
   }
   const zkey = join(root, manifest.artifacts.zkey.path);
   if (existsSync(zkey) && (await fileSha256(zkey)) === manifest.artifacts.zkey.sha256) {
     try {
-      const paths = circuitArtifacts(size, root);
+      const paths = specArtifacts(spec, root);
       const vkeyPath = join(root, manifest.artifacts.vkey.path);
       const expectedVkey = await verificationKeyJson(zkey);
       if (

@@ -33,7 +33,13 @@ export interface ZKeyApi {
     iterationsExp: number,
     logger?: SnarkjsLogger,
   ): Promise<Uint8Array | false>;
-  verifyFromR1cs(r1cs: string, ptau: string, zkey: string, logger?: SnarkjsLogger): Promise<boolean>;
+  /** Files may be given as their bytes (fastfile reads a Uint8Array as an in-memory file). */
+  verifyFromR1cs(
+    r1cs: string | Uint8Array,
+    ptau: string | Uint8Array,
+    zkey: string | Uint8Array,
+    logger?: SnarkjsLogger,
+  ): Promise<boolean>;
   exportVerificationKey(zkey: string, logger?: SnarkjsLogger): Promise<Record<string, unknown>>;
   exportSolidityVerifier(
     zkey: string,

@@ -16,7 +16,14 @@ import {
 } from "../trace/index.ts";
 import { auditTrace, type ChainView } from "../verifier/audit.ts";
 import { closeVerifier } from "../verifier/verify-bundle.ts";
-import { baseFixture, createJobAt, registerWorker, T0, type BaseFixture } from "./helpers/escrow-fixture.ts";
+import {
+  baseFixture,
+  createJobAt,
+  jobTerms,
+  registerWorker,
+  T0,
+  type BaseFixture,
+} from "./helpers/escrow-fixture.ts";
 import { testWorkerKey } from "./helpers/segment-proof.ts";
 
 // The auditor against a real chain: a job proven and paid on the in-process Hardhat network,
@@ -41,6 +48,7 @@ async function lanes(
       escrow: f.escrowAddress,
       jobId,
       provider: f.provider.address,
+      terms: jobTerms(f, { expiry: START + 86_400 }),
       device: { class: "H100", name: "NVIDIA H100 80GB HBM3", uuidHash: sha256Hex("GPU-audit") },
       sampler: "nvml",
       intervalMs: 10_000,

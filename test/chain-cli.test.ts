@@ -10,7 +10,7 @@ import { createServer } from "node:net";
 import { join } from "node:path";
 import { Contract, JsonRpcProvider, Network, Wallet, parseEther } from "ethers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { loadWorkerKey, sha256Hex, TraceBuilder, type TraceLineJson } from "../trace/index.ts";
+import { loadWorkerKey, sha256Hex, TraceBuilder, type JobTerms, type TraceLineJson } from "../trace/index.ts";
 import { runCli, REPO_ROOT, type CliResult } from "./helpers/cli.ts";
 import { buildContracts } from "./helpers/hardhat.ts";
 import { tempDir } from "./worker-helpers.ts";
@@ -153,6 +153,7 @@ describe("on-chain commands against a hardhat node over JSON-RPC", () => {
   let escrow = "";
   let jobId = "";
   let createdAt = 0;
+  let terms: JobTerms | undefined;
 
   it("deploys through Ignition and writes a deployment file", () => {
     const d = json<{
@@ -281,7 +282,16 @@ describe("on-chain commands against a hardhat node over JSON-RPC", () => {
   });
 
   it("creates a job as the client", () => {
-    const job = json<{ jobId: string; jobTag: string; createdAt: string; expiry: string; budget: string }>(
+    const job = json<{
+      jobId: string;
+      jobTag: string;
+      createdAt: string;
+      expiry: string;
+      budget: string;
+      client: string;
+      token: string;
+      price: string;
+    }>(
       cli(
         [
           "job",
@@ -305,6 +315,7 @@ describe("on-chain commands against a hardhat node over JSON-RPC", () => {
     expect(Number(job.expiry) - Number(job.createdAt)).toBeGreaterThan(3500);
     jobId = job.jobId;
     createdAt = Number(job.createdAt);
+    terms = { client: job.client, token: job.token, price: BigInt(job.price), expiry: BigInt(job.expiry) };
     const shown = json<{ client: string; remaining: string; closed: boolean }>(
       cli(["job", "show", ...onChain(), "--job", jobId, "--json"]),
     );
@@ -323,6 +334,7 @@ describe("on-chain commands against a hardhat node over JSON-RPC", () => {
         escrow,
         jobId: BigInt(jobId),
         provider: PROVIDER,
+        terms: terms!,
         device: { class: "H100", name: "test device", uuidHash: sha256Hex("GPU-chain-cli-test") },
         sampler: "proc",
         intervalMs: 2000,

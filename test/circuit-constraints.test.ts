@@ -12,9 +12,9 @@ import { artifacts } from "./circuit-helpers.ts";
  * Constraint counts of MeteredSegment(N) with --O2: FIXED + PER_RECORD * N. A change to the
  * circuit that moves them must update these numbers (and docs/circuit.md) on purpose.
  */
-const FIXED = 4_814;
+const FIXED = 4_835;
 const PER_RECORD = 771;
-const PINNED: Record<number, number> = { 8: 10_982, 64: 54_158 };
+const PINNED: Record<number, number> = { 8: 11_003, 64: 54_179 };
 
 /** The four circomlib warnings seal.circom explains; anything else from --inspect fails. */
 const EXPECTED_WARNINGS = [

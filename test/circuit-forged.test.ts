@@ -84,6 +84,8 @@ const HINTS: [string, RegExp][] = [
     /^main\.seal\.verifier\.mulAny\.(segments\[\d+\]\.bits\[\d+\]\.doubler|doublers\[\d+\])\.lamda$/,
   ],
   ["Montgomery2Edwards out", /^main\.seal\.verifier\.mulAny\.m2e\[\d+\]\.out\[\d+\]$/],
+  ["InPrimeOrderSubgroup B = (8^-1 mod l)·A", /^main\.seal\.keyInSubgroup\.(Bx|By)$/],
+  ["BabyAdd xout, yout in InPrimeOrderSubgroup", /^main\.seal\.keyInSubgroup\.dbl[123]\.(xout|yout)$/],
 ];
 
 describe("forged witnesses", () => {

@@ -33,6 +33,12 @@ const JOB = {
   escrow: "0x5FbDB2315678afecb367f032d93F642f64180aa3",
   jobId: 42n,
   provider: "0x70997970C51812dc3A010C7d01b50e0d17dc79C8",
+  terms: {
+    client: "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC",
+    token: "0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512",
+    price: 1_000_000n,
+    expiry: 1_760_000_000n,
+  },
   device: { class: "H100", name: "NVIDIA H100 80GB HBM3", uuidHash: "0x" + "ab".repeat(32) },
   sampler: "nvml" as const,
   intervalMs: 10_000,
@@ -138,10 +144,15 @@ export async function witness(input: Record<string, unknown>, paths = artifacts)
   }
 }
 
-let r1csCache: { path: string; r1cs: R1cs } | undefined;
+const r1csCache = new Map<string, R1cs>();
+/** The constraints of a circuit (read once). */
 export function r1csOf(paths = artifacts): R1cs {
-  if (r1csCache?.path !== paths.r1cs) r1csCache = { path: paths.r1cs, r1cs: readR1cs(paths.r1cs) };
-  return r1csCache.r1cs;
+  let r1cs = r1csCache.get(paths.r1cs);
+  if (!r1cs) {
+    r1cs = readR1cs(paths.r1cs);
+    r1csCache.set(paths.r1cs, r1cs);
+  }
+  return r1cs;
 }
 
 function evalLc(lc: Map<number, bigint>, w: readonly bigint[]): bigint {
@@ -308,14 +319,17 @@ export async function signedInput(args: {
  * The witness calculator's error for `input` ("Assert Failed" with the chain of templates
  * and lines), or undefined when it computes a witness that satisfies every constraint.
  */
-export async function witnessError(input: Record<string, unknown>): Promise<string | undefined> {
+export async function witnessError(
+  input: Record<string, unknown>,
+  paths = artifacts,
+): Promise<string | undefined> {
   let w: bigint[];
   try {
-    w = await witness(input);
+    w = await witness(input, paths);
   } catch (err) {
     return (err as Error).message;
   }
-  const bad = violatedConstraints(w);
+  const bad = violatedConstraints(w, r1csOf(paths));
   return bad.length > 0 ? `witness violates constraints ${bad.slice(0, 5).join(", ")}` : undefined;
 }
 

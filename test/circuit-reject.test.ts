@@ -5,7 +5,7 @@
  * under test; the failing template and line are asserted, not just "it failed".
  */
 import { describe, expect, it } from "vitest";
-import { SUBGROUP_ORDER } from "../trace/index.ts";
+import { SUBGROUP_ORDER, sealMessage, workerKeyHash } from "../trace/index.ts";
 import {
   N,
   cloneInput,
@@ -20,6 +20,7 @@ import {
   witnessError,
   type RawRecord,
 } from "./circuit-helpers.ts";
+import { keyPlusTorsion, signForKey, TORSION } from "./helpers/torsion.ts";
 
 const SEGMENT = "metered_segment.circom";
 const EDDSA = "circomlib/circuits/eddsaposeidon.circom";
@@ -189,6 +190,31 @@ describe("MeteredSegment rejects", () => {
       lineOf("lib/seal.circom", "workerKeyHash === keyHash.out"),
     );
   });
+
+  it.each(["t2", "t8"] as const)(
+    "a key plus a point of small order (%s), signed by the key's secret for it (one secret, eight key hashes)",
+    async (name) => {
+      const key = await keyA;
+      const records = rawRecords(3);
+      const plain = await signedInput({ records });
+      expect(await witnessError(plain)).toBeUndefined();
+      const shifted = keyPlusTorsion([key.publicKey.ax, key.publicKey.ay], TORSION[name]);
+      const sig = signForKey(key.privateKey, shifted, sealMessage(BigInt(plain.newHead)));
+      const forged = {
+        ...plain,
+        workerKeyHash: workerKeyHash({ ax: shifted[0], ay: shifted[1] }).toString(),
+        Ax: shifted[0].toString(),
+        Ay: shifted[1].toString(),
+        S: sig.s.toString(),
+        R8x: sig.r8x.toString(),
+        R8y: sig.r8y.toString(),
+      };
+      // The key hash, on-curve checks and circomlib's verifier all accept it (they run
+      // first); the subgroup check, last in SealSignature, refuses it.
+      await expectFailure(forged, "InPrimeOrderSubgroup", lineOf("lib/subgroup.circom", "x === dbl3.xout"));
+      expect(failedAt(await witnessError(forged))!.chain.join(" < ")).toContain("SealSignature");
+    },
+  );
 
   it("a signature whose S is at or above the subgroup order (S + l verifies the same equation)", async () => {
     const input = await signedInput({ records: rawRecords(3) });

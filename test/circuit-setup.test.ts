@@ -8,7 +8,10 @@ import {
   checkArtifactHashes,
   CircuitError,
   fileSha256,
+  KEY_POSSESSION_SPEC,
+  keyPossessionArtifacts,
   readManifest,
+  readSpecManifest,
   REPO_ROOT,
   TEST_SEGMENT_SIZE,
 } from "../circuits/index.ts";
@@ -45,13 +48,17 @@ async function cli(...args: string[]): Promise<{ code: number; stdout: string; s
   }
 }
 
-/** A copy of the size-8 setup (every artifact the manifest names, and the manifest) under a new root. */
+/**
+ * A copy of the size-8 setup and the key-possession setup (every artifact the manifests
+ * name, and the manifests) under a new root.
+ */
 function copySetup(name: string): string {
   const root = join(tmp, name);
-  const manifest = readManifest(N);
   for (const rel of [
-    ...Object.values(manifest.artifacts).map((a) => a.path),
+    ...Object.values(readManifest(N).artifacts).map((a) => a.path),
     "build/circuits/segment_8/manifest.json",
+    ...Object.values(readSpecManifest(KEY_POSSESSION_SPEC).artifacts).map((a) => a.path),
+    "build/circuits/key_possession/manifest.json",
   ]) {
     mkdirSync(dirname(join(root, rel)), { recursive: true });
     cpSync(join(REPO_ROOT, rel), join(root, rel));
@@ -79,6 +86,13 @@ describe("meterproof setup", () => {
     expect(result.stages.zkey.reused).toBe(true);
     expect(result.stages.export.reused).toBe(true);
     expect(result.manifest).toEqual(before);
+    // The key-possession circuit is set up (or reused) with every size.
+    expect(result.keyPossession?.stages).toMatchObject({
+      compile: { reused: true },
+      zkey: { reused: true },
+      export: { reused: true },
+    });
+    expect(result.keyPossession?.manifest).toEqual(readSpecManifest(KEY_POSSESSION_SPEC));
   });
 
   it("writes a manifest that pins every artifact, with the protocol's public signals and an INSECURE flag", async () => {
@@ -98,10 +112,21 @@ describe("meterproof setup", () => {
     expect(verifier).toContain("contract SegmentGroth16Verifier8 {");
     expect(verifier).toContain("uint[5] calldata _pubSignals");
     expect(verifier).toContain(`sha256 ${manifest.artifacts.zkey.sha256}`);
+    expect(manifest.circuit).toMatchObject({ name: "segment_8", template: "MeteredSegment", params: [8] });
+
+    const keyManifest = readSpecManifest(KEY_POSSESSION_SPEC);
+    expect(keyManifest.setup.insecure).toBe(true);
+    expect(keyManifest.artifacts.verifier.path).toBe("contracts/generated/KeyPossessionVerifier.sol");
+    expect(keyManifest.artifacts.zkey.path).toBe("build/circuits/key_possession/key_possession.zkey");
+    const keyVerifier = readFileSync(keyPossessionArtifacts().verifier, "utf8");
+    expect(keyVerifier).toContain("contract KeyPossessionGroth16Verifier {");
+    expect(keyVerifier).toContain("uint[2] calldata _pubSignals");
   });
 
   it("--check passes on the built setup (exit 0) and fails without a manifest (exit 1)", async () => {
-    expect((await checkSetup({ size: N })).problems).toEqual([]);
+    const checked = await checkSetup({ size: N });
+    expect(checked.problems).toEqual([]);
+    expect(checked.keyPossession.ok).toBe(true);
     const ok = await cli("setup", "--check", "--size", String(N));
     expect(ok.code).toBe(0);
     expect(ok.stdout).toContain("match the zkey pinned in the manifest");
@@ -153,6 +178,26 @@ describe("meterproof setup", () => {
     ]);
   });
 
+  it("--check covers the key-possession circuit: a changed verifier or a missing manifest", async () => {
+    const root = copySetup("key-possession");
+    expect((await checkSetup({ size: N, root })).ok).toBe(true);
+    const path = join(root, "contracts/generated/KeyPossessionVerifier.sol");
+    writeFileSync(
+      path,
+      readFileSync(path, "utf8").replace("contract KeyPossessionGroth16Verifier", "contract X"),
+    );
+    const changed = await checkSetup({ size: N, root });
+    expect(changed.ok).toBe(false);
+    expect(changed.keyPossession.ok).toBe(false);
+    expect(changed.problems.join("\n")).toMatch(
+      /verifier contracts\/generated\/KeyPossessionVerifier\.sol has sha256/,
+    );
+    rmSync(join(root, "build/circuits/key_possession/manifest.json"));
+    expect((await checkSetup({ size: N, root })).problems).toEqual([
+      "build/circuits/key_possession/manifest.json is missing: run `meterproof setup`",
+    ]);
+  });
+
   it("--check finds a replaced or missing zkey", async () => {
     const root = copySetup("zkey");
     const zkey = join(root, "build/circuits/segment_8/segment_8.zkey");
@@ -160,6 +205,50 @@ describe("meterproof setup", () => {
     expect((await checkSetup({ size: N, root })).problems.join("\n")).toMatch(/zkey .* has sha256/);
     rmSync(zkey);
     expect((await checkSetup({ size: N, root })).problems.join("\n")).toMatch(/zkey .* is missing/);
+  });
+});
+
+describe("setup hygiene", () => {
+  it("phase 2, zkey verify and the exports close every file they open (no GC warnings on stderr)", async () => {
+    // The key-possession circuit, compiled already: only phase 2, zkey verify and the
+    // exports run again (about half a minute), in a child process that collects garbage
+    // afterwards, when Node would report a file handle nobody closed.
+    const root = join(tmp, "hygiene");
+    const built = keyPossessionArtifacts();
+    const copy = keyPossessionArtifacts(root);
+    cpSync(built.dir, copy.dir, { recursive: true });
+    rmSync(copy.zkey);
+    const script = join(tmp, "hygiene.ts");
+    writeFileSync(
+      script,
+      [
+        `import { setTimeout as sleep } from "node:timers/promises";`,
+        `import { KEY_POSSESSION_SPEC } from ${JSON.stringify(join(REPO_ROOT, "circuits", "index.ts"))};`,
+        `import { checkCircuitSetup, setupCircuit } from ${JSON.stringify(join(REPO_ROOT, "setup", "index.ts"))};`,
+        `const gc = async () => { for (let i = 0; i < 3; i++) { globalThis.gc(); await sleep(50); } };`,
+        `const result = await setupCircuit(KEY_POSSESSION_SPEC, { root: process.argv[2] });`,
+        `await gc();`,
+        `const check = await checkCircuitSetup(KEY_POSSESSION_SPEC, process.argv[2]);`,
+        `await gc();`,
+        `process.stdout.write(JSON.stringify({ stages: result.stages, problems: check.problems }));`,
+      ].join("\n"),
+    );
+    const { stdout, stderr } = await run(process.execPath, ["--expose-gc", script, root], {
+      cwd: REPO_ROOT,
+      timeout: 300_000,
+    });
+    const out = JSON.parse(stdout) as {
+      stages: Record<string, { reused: boolean }>;
+      problems: string[];
+    };
+    expect(out.stages).toMatchObject({
+      compile: { reused: true },
+      zkey: { reused: false },
+      export: { reused: false },
+    });
+    expect(out.problems).toEqual([]);
+    expect(stderr).not.toMatch(/Closing file descriptor/);
+    expect(stderr).not.toMatch(/DEP0137/);
   });
 });
 

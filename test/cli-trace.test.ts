@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { loadWorkerKey } from "../trace/index.ts";
-import { syntheticTrace } from "./fixtures/traces.ts";
+import { syntheticTrace, TEST_CLIENT, TEST_TERMS, TEST_TOKEN } from "./fixtures/traces.ts";
 import { runCli } from "./helpers/cli.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "meterproof-cli-"));
@@ -51,12 +51,37 @@ describe("meterproof trace inspect", () => {
     expect(r.status).toBe(0);
     const summary = JSON.parse(r.stdout);
     expect(summary).toMatchObject({ ok: true, records: 10, segments: 3, unsealedRecords: 0 });
+    expect(summary.terms).toEqual({
+      client: TEST_CLIENT,
+      token: TEST_TOKEN,
+      price: TEST_TERMS.price.toString(),
+      expiry: Number(TEST_TERMS.expiry),
+    });
+    expect(summary.jobTag).toBe(JSON.parse(traceText.split("\n")[0]!).jobTag);
     // Synthetic records are 10 s long at 60–100% utilization.
     expect(summary.gpuHours).toBeGreaterThan((10 * 10 * 0.6) / 3600);
     expect(summary.gpuHours).toBeLessThan((10 * 10) / 3600);
     const text = runCli(["trace", "inspect", path]);
     expect(text.stdout).toMatch(/ok \(every hash, head and seal checks out\)/);
     expect(text.stdout).toMatch(/segments\s+3/);
+    expect(text.stdout).toContain(`client     ${TEST_CLIENT}\n  token      ${TEST_TOKEN}\n`);
+    expect(text.stdout).toContain(`price      ${TEST_TERMS.price} base units per H100-equivalent hour`);
+    expect(text.stdout).toContain("expiry     2033-05-18T03:33:20.000Z (unix 2000000000)");
+  });
+
+  it("exits 1 on a version-1 trace, saying why it cannot be paid", () => {
+    const lines = traceText.split("\n");
+    const header = JSON.parse(lines[0]!);
+    delete header.terms;
+    header.version = 1;
+    lines[0] = JSON.stringify(header);
+    const path = join(dir, "v1.jsonl");
+    writeFileSync(path, lines.join("\n"));
+    const r = runCli(["trace", "inspect", path]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(
+      /line 1: version is 1: a version-1 trace's jobTag does not commit to the job's terms .* the escrow cannot pay for it/,
+    );
   });
 
   it("exits 1 naming the first bad line", () => {

@@ -13,6 +13,7 @@ import {
 import {
   baseFixture,
   createJobAt,
+  jobTerms,
   deployReentrantToken,
   GRACE_S,
   payoutOf,
@@ -73,9 +74,16 @@ beforeAll(async () => {
   evil = await deployReentrantToken(f);
 
   const p = f.provider.address;
-  lane1 = await proveLane(f, { jobId: 1n, provider: p, key: w1, startMs: T0 * 1000 + 1000, records: 24 });
-  lane2 = await proveLane(f, { jobId: 2n, provider: p, key: w1, startMs: T0 * 1000 + 1000, records: 24 });
-  lane3 = await proveLane(f, { jobId: 3n, provider: p, key: w1, startMs: (T0 + 200) * 1000, records: 8 });
+  const lane = { provider: p, key: w1, expiry: EXPIRY };
+  lane1 = await proveLane(f, { ...lane, jobId: 1n, startMs: T0 * 1000 + 1000, records: 24 });
+  lane2 = await proveLane(f, { ...lane, jobId: 2n, startMs: T0 * 1000 + 1000, records: 24 });
+  lane3 = await proveLane(f, {
+    ...lane,
+    jobId: 3n,
+    startMs: (T0 + 200) * 1000,
+    records: 8,
+    terms: jobTerms(f, { expiry: EXPIRY, token: await evil.getAddress() }),
+  });
 
   expect(await createJobAt(f, { at: T0, provider: p, budget: JOB1_BUDGET, expiry: EXPIRY })).toBe(1n);
   const budget2 = payoutOf(seg(lane2, 0)) + payoutOf(seg(lane2, 1)) / 2n;
@@ -121,10 +129,19 @@ describe("ComputeEscrow full flow with real proofs", () => {
       tFirst: BigInt(s0.tFirst),
       tLast: BigInt(s0.tLast),
       usage: s0.usage,
+      weightBps: 10_000n,
       payout: payoutOf(seg(lane1, 0)),
+      submitter: f.stranger.address,
     });
     expect(await escrow.laneHead(1n, w1.keyHash)).toBe(s0.newHead);
-    expect(await escrow.lastBilledEnd(w1.keyHash)).toBe(BigInt(s0.tLast));
+    const lane = await escrow.laneOf(1n, w1.keyHash);
+    expect([lane.head, lane.start, lane.end, lane.nextStart, lane.weightBps]).toEqual([
+      s0.newHead,
+      BigInt(s0.tFirst),
+      BigInt(s0.tLast),
+      (1n << 64n) - 1n,
+      10_000n,
+    ]);
 
     const rf = await (await escrow.connect(f.client).fundJob(1n, parseEther("1"))).wait();
     expect(eventsIn(rf, "JobFunded")[0]).toMatchObject({ jobId: 1n, amount: parseEther("1") });
@@ -178,13 +195,14 @@ describe("ComputeEscrow full flow with real proofs", () => {
     await expectCustomError(trySubmit(1n, sub(lane1, 0)), "ComputeEscrow__JobClosed", [1n]);
   });
 
-  it("binds each job to its tag: keccak(chainid, escrow, jobId, provider) mod r, as the trace model computes it", async () => {
+  it("binds each job to its tag: keccak(chainid, escrow, jobId, provider, terms) mod r, as the trace model computes it", async () => {
     const job = await f.d.escrow.jobOf(1n);
     const expected = computeJobTag({
       chainId: f.chainId,
       escrow: f.escrowAddress,
       jobId: 1n,
       provider: f.provider.address,
+      terms: jobTerms(f, { expiry: EXPIRY }),
     });
     expect(job.jobTag).toBe(expected);
     expect(lane1.trace.header.jobTag).toBe(expected);
@@ -208,7 +226,7 @@ describe("proof bundles", () => {
     const str = (v: bigint | number) => v.toString();
     const bundle: ProofBundleJson = {
       kind: "meterproof-segment-bundle",
-      version: 1,
+      version: 2,
       circuitId: 8,
       vkeySha256: "0x" + "0".repeat(64),
       job: {
@@ -216,6 +234,7 @@ describe("proof bundles", () => {
         escrow: h.escrow,
         jobId: "1",
         provider: h.provider,
+        terms: { ...h.terms, price: str(h.terms.price) },
         jobTag: str(h.jobTag),
         workerKeyHash: str(h.workerKeyHash),
         deviceClass: h.device.class,
@@ -370,11 +389,13 @@ describe("ComputeEscrow refuses, each with its own custom error", () => {
     ]);
   });
 
-  it("the same segment twice within one batch, reverting the whole batch", async () => {
+  it("the same segment twice within one batch: the second is skipped, not paid twice", async () => {
     await f.chain.mineAt(AFTER_WORK);
     const s0 = toSubmissionInput(sub(lane1, 0));
-    await expectCustomError(f.d.escrow.submitSegments(1n, [s0, s0]), "ComputeEscrow__SegmentAlreadyAccepted");
-    expect(await f.d.escrow.laneHead(1n, w1.keyHash)).toBe(0n);
+    const receipt = await (await f.d.escrow.submitSegments(1n, [s0, s0])).wait();
+    expect(eventsIn(receipt, "SegmentAccepted")).toHaveLength(1);
+    expect(eventsIn(receipt, "SegmentSkipped")[0]).toMatchObject({ jobId: 1n, newHead: sub(lane1, 0).newHead });
+    expect((await f.d.escrow.jobOf(1n)).paid).toBe(payoutOf(seg(lane1, 0)));
     await expectCustomError(f.d.escrow.submitSegments(1n, []), "ComputeEscrow__EmptyBatch", []);
   });
 
@@ -599,6 +620,7 @@ describe("ComputeEscrow job creation and funding", () => {
         escrow: f.escrowAddress,
         jobId: 4n,
         provider: f.provider2.address,
+        terms: jobTerms(f, { expiry: EXPIRY }),
       }),
     );
     expect(await f.d.escrow.jobCount()).toBe(4n);

@@ -2,6 +2,7 @@ import fc from "fast-check";
 import { parseEther } from "ethers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { decodeContractError } from "../chain/errors.ts";
+import { laneAfterFor } from "../chain/lane-order.ts";
 import { toSubmissionInput } from "../chain/submission.ts";
 import type { WorkerKey } from "../trace/index.ts";
 import {
@@ -20,15 +21,22 @@ import {
 import { closeProver } from "./helpers/segment-proof.ts";
 
 /**
- * Random sequences of escrow actions (submit the next segments of a lane, replay one, fund,
- * withdraw, close, create a job, let time pass) against a model of the escrow, with real
- * pre-generated proofs. After every action: paid + refunded + held == deposited for every
- * job and overall, the escrow's token balance is what it holds plus what it owes the
- * provider, and no lane head moves backwards.
+ * Random sequences of escrow actions (submit the next segments of a lane in any order across
+ * jobs, replay one, fund, withdraw, close, create a job, pause or unpause, let time pass)
+ * against a model of the escrow, with real pre-generated proofs. After every action: paid +
+ * refunded + held == deposited for every job and overall, the escrow's token balance is what
+ * it holds plus what it owes the provider, no lane head moves backwards, and no millisecond of
+ * a worker is billed in two lanes.
  */
 
 const EXPIRY = T0 + 3600;
-const LATE = EXPIRY + GRACE_S + 10;
+const START = T0 + 600;
+/** How far one "advance" moves the clock. Model times are exact to within seconds of drift
+ * (each block adds a second or so); every closing deadline stays thousands of seconds away
+ * from the model's clock, so the drift never decides an outcome. */
+const ADVANCE_S = 10_000;
+const CREATED_EXPIRY = T0 + 100_000;
+const OPEN_END = (1n << 64n) - 1n;
 const WEIGHTS = { H100: 10_000n, A100: 4_000n };
 
 interface LaneSpec {
@@ -51,27 +59,32 @@ beforeAll(async () => {
   await registerWorker(f, f.provider, wb, "A100", "inv-b");
   const p = f.provider.address;
   const ms = T0 * 1000;
-  // Lanes of job 2 overlap lanes of job 1 in time for worker a, so submission order matters.
+  // Worker a's lane in job 2 overlaps its lane in job 1, so the first of them to start wins;
+  // its lane in job 3 comes after both, and worker b's two lanes are disjoint: submitted in
+  // any order, those must all be paid.
   const spec = [
     { jobId: 1n, key: wa, startMs: ms + 1_000, records: 24, deviceClass: "H100", weight: WEIGHTS.H100 },
     { jobId: 1n, key: wb, startMs: ms + 1_000, records: 16, deviceClass: "A100", weight: WEIGHTS.A100 },
     { jobId: 2n, key: wa, startMs: ms + 61_000, records: 16, deviceClass: "H100", weight: WEIGHTS.H100 },
     { jobId: 2n, key: wb, startMs: ms + 100_000, records: 8, deviceClass: "A100", weight: WEIGHTS.A100 },
+    { jobId: 3n, key: wa, startMs: ms + 150_000, records: 16, deviceClass: "H100", weight: WEIGHTS.H100 },
   ];
   lanes = [];
   for (const s of spec) {
-    lanes.push({ lane: await proveLane(f, { ...s, provider: p }), weight: s.weight });
+    lanes.push({ lane: await proveLane(f, { ...s, provider: p, expiry: EXPIRY }), weight: s.weight });
   }
   const total = (jobId: bigint) =>
     lanes
       .filter((l) => l.lane.jobId === jobId)
       .flatMap((l) => l.lane.segments.map((seg) => payoutOf(seg, l.weight)))
       .reduce((a, b) => a + b, 0n);
-  // Job 1 cannot pay for all its work, so caps happen; job 2 can.
-  budgets = [(total(1n) * 6n) / 10n, total(2n) * 2n];
-  expect(await createJobAt(f, { at: T0, provider: p, budget: budgets[0]!, expiry: EXPIRY })).toBe(1n);
-  expect(await createJobAt(f, { at: T0 + 1, provider: p, budget: budgets[1]!, expiry: EXPIRY })).toBe(2n);
-  await f.chain.mineAt(T0 + 600);
+  // Job 1 cannot pay for all its work, so caps happen; jobs 2 and 3 can.
+  budgets = [(total(1n) * 6n) / 10n, total(2n) * 2n, total(3n) * 2n];
+  for (const [i, budget] of budgets.entries()) {
+    const jobId = await createJobAt(f, { at: T0 + i, provider: p, budget, expiry: EXPIRY });
+    expect(jobId).toBe(BigInt(i + 1));
+  }
+  await f.chain.mineAt(START);
   snapshot = await f.chain.snapshot();
 });
 
@@ -81,6 +94,7 @@ afterAll(async () => {
 });
 
 type Action =
+  | { kind: "pause" }
   | { kind: "submit"; lane: number; count: 1 | 2 }
   | { kind: "replay"; lane: number }
   | { kind: "fund"; job: number; amount: bigint }
@@ -94,12 +108,13 @@ const action: fc.Arbitrary<Action> = fc.oneof(
   {
     arbitrary: fc.record({
       kind: fc.constant("submit" as const),
-      lane: fc.nat(3),
+      lane: fc.nat(4),
       count: fc.constantFrom(1 as const, 2 as const),
     }),
-    weight: 6,
+    weight: 7,
   },
-  { arbitrary: fc.record({ kind: fc.constant("replay" as const), lane: fc.nat(3) }), weight: 1 },
+  { arbitrary: fc.record({ kind: fc.constant("replay" as const), lane: fc.nat(4) }), weight: 1 },
+  { arbitrary: fc.constant({ kind: "pause" as const }), weight: 1 },
   { arbitrary: fc.record({ kind: fc.constant("fund" as const), job: fc.nat(3), amount }), weight: 2 },
   { arbitrary: fc.constant({ kind: "withdraw" as const }), weight: 2 },
   {
@@ -116,16 +131,30 @@ interface ModelJob {
   refunded: bigint;
   remaining: bigint;
   closed: boolean;
-  expires: boolean;
+  expiry: number;
+  /** Paused seconds when the job was created: later pauses extend its close time. */
+  pausedAtCreation: number;
+}
+
+/** A started lane's billed span and where the worker's next lane starts. */
+interface ModelLane {
+  start: bigint;
+  end: bigint;
+  nextStart: bigint;
 }
 
 class Model {
   jobs: ModelJob[];
-  next = [0, 0, 0, 0];
-  lastBilled = new Map<bigint, number>();
+  next = [0, 0, 0, 0, 0];
+  /** Started lanes by lane index (lanes of both workers; a worker's are found by key). */
+  started = new Map<number, ModelLane>();
   owed = 0n;
   withdrawn = 0n;
-  late = false;
+  now = START;
+  /** Lanes started before a lane of the same worker that starts later in time. */
+  outOfOrder = 0;
+  paused = false;
+  pausedSeconds = 0;
   constructor() {
     this.jobs = budgets.map((b) => ({
       deposited: b,
@@ -133,8 +162,46 @@ class Model {
       refunded: 0n,
       remaining: b,
       closed: false,
-      expires: true,
+      expiry: EXPIRY,
+      pausedAtCreation: 0,
     }));
+  }
+
+  /** The started lanes of the worker of lane `l`, other than `l`. */
+  otherLanes(l: number): ModelLane[] {
+    const key = lanes[l]!.lane.key.keyHash;
+    return [...this.started.entries()]
+      .filter(([i]) => i !== l && lanes[i]!.lane.key.keyHash === key)
+      .map(([, lane]) => lane);
+  }
+
+  /**
+   * Bills a segment's window to lane `l` as the escrow does (the CLI places a new lane after
+   * the worker's lane that starts last before it), or returns the error it must refuse with.
+   */
+  claim(l: number, tFirst: bigint, tLast: bigint, lanesNow: Map<number, ModelLane>): string | undefined {
+    const lane = lanesNow.get(l);
+    if (lane) {
+      if (tFirst < lane.end) return "ComputeEscrow__TimeAlreadyBilled";
+      if (tLast > lane.nextStart) return "ComputeEscrow__LaneOverlap";
+      lanesNow.set(l, { ...lane, end: tLast });
+      return undefined;
+    }
+    const key = lanes[l]!.lane.key.keyHash;
+    const others = [...lanesNow.entries()].filter(([i]) => i !== l && lanes[i]!.lane.key.keyHash === key);
+    const before = others.filter(([, o]) => o.start <= tFirst).sort(([, a], [, b]) => (a.start < b.start ? 1 : -1))[0];
+    const firstStart = others.reduce((m, [, o]) => (o.start < m ? o.start : m), OPEN_END);
+    const nextStart = before ? before[1].nextStart : firstStart;
+    if (before && tFirst < before[1].end) return "ComputeEscrow__TimeAlreadyBilled";
+    if (tLast > nextStart) return "ComputeEscrow__LaneOverlap";
+    if (nextStart !== OPEN_END) this.outOfOrder++;
+    if (before) lanesNow.set(before[0], { ...before[1], nextStart: tFirst });
+    lanesNow.set(l, { start: tFirst, end: tLast, nextStart });
+    return undefined;
+  }
+
+  closableAt(job: ModelJob): number {
+    return job.expiry + GRACE_S + (this.pausedSeconds - job.pausedAtCreation);
   }
 }
 
@@ -156,16 +223,17 @@ function predict(m: Model, a: Action): string {
       const job = m.jobs[Number(lane.jobId) - 1]!;
       const todo = lane.segments.slice(m.next[a.lane], m.next[a.lane]! + a.count);
       if (todo.length === 0) return "skip";
+      if (m.paused) return "EnforcedPause";
       if (job.closed) return "ComputeEscrow__JobClosed";
-      let billed = m.lastBilled.get(lane.key.keyHash) ?? 0;
+      const lanesNow = new Map(m.started);
       let remaining = job.remaining;
       for (const s of todo) {
-        if (s.segment.tFirst < billed) return "ComputeEscrow__TimeAlreadyBilled";
-        billed = s.segment.tLast;
+        const refused = m.claim(a.lane, BigInt(s.segment.tFirst), BigInt(s.segment.tLast), lanesNow);
+        if (refused) return refused;
         const pay = payoutOf(s, weight);
         remaining -= pay < remaining ? pay : remaining;
       }
-      m.lastBilled.set(lane.key.keyHash, billed);
+      m.started = lanesNow;
       m.next[a.lane]! += todo.length;
       m.owed += job.remaining - remaining;
       job.paid += job.remaining - remaining;
@@ -175,12 +243,17 @@ function predict(m: Model, a: Action): string {
     case "replay": {
       const { lane } = lanes[a.lane]!;
       if (m.next[a.lane] === 0) return "skip";
+      if (m.paused) return "EnforcedPause";
       return m.jobs[Number(lane.jobId) - 1]!.closed
         ? "ComputeEscrow__JobClosed"
         : "ComputeEscrow__SegmentAlreadyAccepted";
     }
+    case "pause":
+      m.paused = !m.paused;
+      return "ok";
     case "fund": {
       const job = m.jobs[a.job % m.jobs.length]!;
+      if (m.paused) return "EnforcedPause";
       if (job.closed) return "ComputeEscrow__JobClosed";
       job.deposited += a.amount;
       job.remaining += a.amount;
@@ -194,7 +267,7 @@ function predict(m: Model, a: Action): string {
     case "close": {
       const job = m.jobs[a.job % m.jobs.length]!;
       if (job.closed) return "ComputeEscrow__JobClosed";
-      if (!a.byProvider && job.remaining !== 0n && !(job.expires && m.late))
+      if (!a.byProvider && job.remaining !== 0n && m.now < m.closableAt(job))
         return "ComputeEscrow__CloseNotAllowed";
       job.refunded = job.remaining;
       job.remaining = 0n;
@@ -202,17 +275,20 @@ function predict(m: Model, a: Action): string {
       return "ok";
     }
     case "create":
+      if (m.paused) return "EnforcedPause";
       m.jobs.push({
         deposited: a.amount,
         paid: 0n,
         refunded: 0n,
         remaining: a.amount,
         closed: false,
-        expires: false,
+        expiry: CREATED_EXPIRY,
+        pausedAtCreation: m.pausedSeconds,
       });
       return "ok";
     case "advance":
-      m.late = true;
+      m.now += ADVANCE_S;
+      if (m.paused) m.pausedSeconds += ADVANCE_S;
       return "ok";
   }
 }
@@ -223,16 +299,32 @@ function prepare(m: Model, a: Action): () => Promise<string> {
   switch (a.kind) {
     case "submit": {
       const { lane } = lanes[a.lane]!;
-      const todo = lane.segments
-        .slice(m.next[a.lane], m.next[a.lane]! + a.count)
-        .map((s) => toSubmissionInput(s.submission));
+      const todo = lane.segments.slice(m.next[a.lane], m.next[a.lane]! + a.count).map((s) => s.submission);
       if (todo.length === 0) return async () => "skip";
-      return () =>
-        outcome(
-          todo.length === 1
-            ? escrow.submitSegment(lane.jobId, todo[0]!)
-            : escrow.submitSegments(lane.jobId, todo),
+      return async () => {
+        // As the CLI does: a lane's first segment names the worker's lane before it in time.
+        const subs = [];
+        for (const s of todo) {
+          const laneAfter =
+            s.prevHead === 0n
+              ? await laneAfterFor({
+                  provider: f.connection.ethers.provider,
+                  escrow: f.escrowAddress,
+                  jobId: lane.jobId,
+                  workerKeyHash: s.workerKeyHash,
+                  tFirst: s.meter & OPEN_END,
+                })
+              : 0n;
+          subs.push(toSubmissionInput({ ...s, laneAfter }));
+        }
+        return outcome(
+          subs.length === 1 ? escrow.submitSegment(lane.jobId, subs[0]!) : escrow.submitSegments(lane.jobId, subs),
         );
+      };
+    }
+    case "pause": {
+      const pausing = !m.paused;
+      return () => outcome(pausing ? escrow.pause() : escrow.unpause());
     }
     case "replay": {
       const { lane } = lanes[a.lane]!;
@@ -255,15 +347,13 @@ function prepare(m: Model, a: Action): () => Promise<string> {
         outcome(
           escrow
             .connect(f.client)
-            .createJob(f.provider.address, f.creditAddress, a.amount, PRICE, T0 + 100_000),
+            .createJob(f.provider.address, f.creditAddress, a.amount, PRICE, CREATED_EXPIRY),
         );
-    case "advance": {
-      const already = m.late;
+    case "advance":
       return async () => {
-        if (!already) await f.chain.mineAt(LATE);
+        await f.chain.mineAt((await f.chain.latestTimestamp()) + ADVANCE_S);
         return "ok";
       };
-    }
   }
 }
 
@@ -309,6 +399,21 @@ async function checkInvariants(m: Model, headIndex: number[]): Promise<void> {
     expect(index).toBe(m.next[l]);
     headIndex[l] = index;
   }
+
+  // No millisecond of a worker is billed in two lanes: every lane bills inside its own span,
+  // which ends where the worker's next lane starts.
+  const spans = await Promise.all(lanes.map(({ lane }) => escrow.laneOf(lane.jobId, lane.key.keyHash)));
+  for (let i = 0; i < lanes.length; i++) {
+    const a = spans[i]!;
+    if (a.start === 0n) continue;
+    expect(a.end, `lane ${i} bills within its span`).toBeLessThanOrEqual(a.nextStart);
+    expect({ start: a.start, end: a.end, nextStart: a.nextStart }).toEqual(m.started.get(i));
+    for (let j = i + 1; j < lanes.length; j++) {
+      const b = spans[j]!;
+      if (b.start === 0n || lanes[i]!.lane.key.keyHash !== lanes[j]!.lane.key.keyHash) continue;
+      expect(a.end <= b.start || b.end <= a.start, `lanes ${i} and ${j} bill disjoint time`).toBe(true);
+    }
+  }
 }
 
 describe("ComputeEscrow invariants over random action sequences", () => {
@@ -319,7 +424,7 @@ describe("ComputeEscrow invariants over random action sequences", () => {
         await f.chain.revert(snapshot);
         snapshot = await f.chain.snapshot();
         const model = new Model();
-        const headIndex = [0, 0, 0, 0];
+        const headIndex = [0, 0, 0, 0, 0];
         for (const a of actions) {
           const run = prepare(model, a);
           const expected = predict(model, a);
@@ -332,6 +437,7 @@ describe("ComputeEscrow invariants over random action sequences", () => {
           const key = `${a.kind}:${actual}`;
           seen.set(key, (seen.get(key) ?? 0) + 1);
         }
+        if (model.outOfOrder > 0) seen.set("out-of-order lane", (seen.get("out-of-order lane") ?? 0) + 1);
         if (model.jobs[0]!.remaining === 0n && !model.jobs[0]!.closed)
           seen.set("budget spent", (seen.get("budget spent") ?? 0) + 1);
       }),
@@ -342,10 +448,15 @@ describe("ComputeEscrow invariants over random action sequences", () => {
     for (const key of [
       "submit:ok",
       "submit:ComputeEscrow__TimeAlreadyBilled",
+      "submit:ComputeEscrow__LaneOverlap",
+      "submit:EnforcedPause",
+      "pause:ok",
+      "close:ComputeEscrow__CloseNotAllowed",
       "replay:ComputeEscrow__SegmentAlreadyAccepted",
       "withdraw:ok",
       "close:ok",
       "budget spent",
+      "out-of-order lane",
     ]) {
       expect(seen.get(key) ?? 0, `runs reaching ${key}`).toBeGreaterThan(0);
     }

@@ -7,11 +7,13 @@ import { decodeContractError } from "../chain/errors.ts";
 import { decodeEvents } from "../chain/events.ts";
 import { buildSubmission, parseSolidityCallData, submissionFromBundle } from "../chain/submission.ts";
 import { attachContract, REPO_ROOT } from "../contracts/index.ts";
-import { FIELD_MODULUS, TraceError } from "../trace/index.ts";
+import { proveKeyPossession } from "../prover/key-possession.ts";
+import { FIELD_MODULUS, registrationBinding, TraceError, type WorkerKey } from "../trace/index.ts";
 import { generateBindings } from "../scripts/contract-bindings.ts";
 import { meterproofModule } from "../ignition/modules/Meterproof.ts";
 import { expectCustomError } from "./helpers/expect-custom-error.ts";
 import { chainControl, connectHardhat } from "./helpers/hardhat.ts";
+import { testWorkerKey } from "./helpers/segment-proof.ts";
 
 type Connection = Awaited<ReturnType<typeof connectHardhat>>;
 type Account = Signer & { address: string };
@@ -20,6 +22,7 @@ let connection: Connection;
 let chain: ReturnType<typeof chainControl>;
 let d: MeterproofDeployment;
 let admin: Account, provider: Account, other: Account, attestor: Account;
+let k1: WorkerKey, k2: WorkerKey;
 let snapshot: string;
 
 const H100 = encodeBytes32String("H100");
@@ -35,6 +38,7 @@ beforeAll(async () => {
     Account,
   ];
   d = await deployMeterproof({ signer: admin, circuitSizes: [8] });
+  [k1, k2] = [await testWorkerKey("registry-1"), await testWorkerKey("registry-2")];
   await (await d.registry.grantRole(await d.registry.ATTESTOR_ROLE(), attestor.address)).wait();
   snapshot = await chain.snapshot();
 });
@@ -46,20 +50,34 @@ afterAll(async () => {
   await connection?.close();
 });
 
+/** Proof words that verify for nothing: for refusals the registry makes before it checks the proof. */
+const NO_PROOF = Array<bigint>(8).fill(0n);
+
+/** A proof that `signer`'s worker holds `key`, for this deployment's registry (or `registry`). */
+async function keyProof(signer: Account, key: WorkerKey, registry = d.addresses.registry): Promise<bigint[]> {
+  const { proof } = await proveKeyPossession({ key, chainId: d.chainId, registry, provider: signer.address });
+  return proof;
+}
+
+async function register(signer: Account, key: WorkerKey, gpuN: number) {
+  return (
+    await d.registry.connect(signer).registerWorker(key.keyHash, H100, gpu(gpuN), await keyProof(signer, key))
+  ).wait();
+}
+
 describe("WorkerRegistry", () => {
   it("registers a worker for its provider, with events and the billing view", async () => {
-    const registry = d.registry.connect(provider);
-    const receipt = await (await registry.registerWorker(123n, H100, gpu(1))).wait();
+    const receipt = await register(provider, k1, 1);
     const [event] = decodeEvents(receipt!.logs);
     expect(event?.name).toBe("WorkerRegistered");
     expect(event?.args).toMatchObject({
-      workerKeyHash: 123n,
+      workerKeyHash: k1.keyHash,
       provider: provider.address,
       deviceClass: H100,
       gpuUuidHash: gpu(1),
     });
 
-    const w = (await d.registry.workerOf(123n)) as unknown as Result;
+    const w = (await d.registry.workerOf(k1.keyHash)) as unknown as Result;
     expect(w.toObject()).toMatchObject({
       provider: provider.address,
       active: true,
@@ -67,8 +85,8 @@ describe("WorkerRegistry", () => {
       deviceClass: H100,
       gpuUuidHash: gpu(1),
     });
-    expect(await d.registry.workerOfGpu(gpu(1))).toBe(123n);
-    expect([...(await d.registry.billingStatus(123n))]).toEqual([provider.address, H100, true, true]);
+    expect(await d.registry.workerOfGpu(gpu(1))).toBe(k1.keyHash);
+    expect([...(await d.registry.billingStatus(k1.keyHash))]).toEqual([provider.address, H100, true, true]);
     expect([...(await d.registry.billingStatus(999n))]).toEqual([
       "0x0000000000000000000000000000000000000000",
       encodeBytes32String(""),
@@ -79,77 +97,154 @@ describe("WorkerRegistry", () => {
 
   it("refuses bad keys, duplicates and a GPU registered twice", async () => {
     const registry = d.registry.connect(provider);
-    await expectCustomError(registry.registerWorker(0n, H100, gpu(1)), "WorkerRegistry__InvalidKeyHash", [
+    await expectCustomError(registry.registerWorker(0n, H100, gpu(1), NO_PROOF), "WorkerRegistry__InvalidKeyHash", [
       0n,
     ]);
     await expectCustomError(
-      registry.registerWorker(FIELD_MODULUS, H100, gpu(1)),
+      registry.registerWorker(FIELD_MODULUS, H100, gpu(1), NO_PROOF),
       "WorkerRegistry__InvalidKeyHash",
       [FIELD_MODULUS],
     );
     await expectCustomError(
-      registry.registerWorker(1n, encodeBytes32String(""), gpu(1)),
+      registry.registerWorker(k1.keyHash, encodeBytes32String(""), gpu(1), NO_PROOF),
       "WorkerRegistry__EmptyDeviceClass",
       [],
     );
     await expectCustomError(
-      registry.registerWorker(1n, H100, gpu(0)),
+      registry.registerWorker(k1.keyHash, H100, gpu(0), NO_PROOF),
       "WorkerRegistry__EmptyGpuUuidHash",
       [],
     );
-    await (await registry.registerWorker(FIELD_MODULUS - 1n, H100, gpu(1))).wait();
+    await register(provider, k1, 1);
     await expectCustomError(
-      d.registry.connect(other).registerWorker(FIELD_MODULUS - 1n, H100, gpu(2)),
+      d.registry.connect(other).registerWorker(k1.keyHash, H100, gpu(2), NO_PROOF),
       "WorkerRegistry__AlreadyRegistered",
-      [FIELD_MODULUS - 1n],
+      [k1.keyHash],
     );
     await expectCustomError(
-      registry.registerWorker(5n, H100, gpu(1)),
+      registry.registerWorker(k2.keyHash, H100, gpu(1), NO_PROOF),
       "WorkerRegistry__GpuAlreadyRegistered",
-      [gpu(1), FIELD_MODULUS - 1n],
+      [gpu(1), k1.keyHash],
     );
+  });
+
+  it("takes a key only with a proof of possession bound to this chain, registry and caller", async () => {
+    const binding = await d.registry.keyBinding(provider.address);
+    expect(binding).toBe(
+      registrationBinding({ chainId: d.chainId, registry: d.addresses.registry, provider: provider.address }),
+    );
+    const proof = await keyProof(provider, k1);
+    // A front-runner who copies the provider's transaction: the proof is bound to the provider.
+    await expectCustomError(
+      d.registry.connect(other).registerWorker(k1.keyHash, H100, gpu(1), proof),
+      "WorkerRegistry__InvalidKeyProof",
+      [k1.keyHash, await d.registry.keyBinding(other.address)],
+    );
+    // Somebody else's key hash with one's own proof.
+    await expectCustomError(
+      d.registry.connect(provider).registerWorker(k2.keyHash, H100, gpu(1), proof),
+      "WorkerRegistry__InvalidKeyProof",
+      [k2.keyHash, binding],
+    );
+    // A proof made for another registry (or chain) does not carry over.
+    const elsewhere = await keyProof(provider, k1, other.address);
+    await expectCustomError(
+      d.registry.connect(provider).registerWorker(k1.keyHash, H100, gpu(1), elsewhere),
+      "WorkerRegistry__InvalidKeyProof",
+    );
+    const wrongChain = await proveKeyPossession({
+      key: k1,
+      chainId: d.chainId + 1n,
+      registry: d.addresses.registry,
+      provider: provider.address,
+    });
+    await expectCustomError(
+      d.registry.connect(provider).registerWorker(k1.keyHash, H100, gpu(1), wrongChain.proof),
+      "WorkerRegistry__InvalidKeyProof",
+    );
+    // A changed proof word.
+    await expectCustomError(
+      d.registry.connect(provider).registerWorker(k1.keyHash, H100, gpu(1), [proof[0]! + 1n, ...proof.slice(1)]),
+      "WorkerRegistry__InvalidKeyProof",
+    );
+    await d.registry.connect(provider).registerWorker(k1.keyHash, H100, gpu(1), proof);
+    expect((await d.registry.workerOf(k1.keyHash)).provider).toBe(provider.address);
+  });
+
+  it("lets an attestor or the admin release a squatted GPU, and the squatter's worker stays off", async () => {
+    // A stranger registers its own key with the provider's GPU UUID hash.
+    await register(other, k2, 5);
+    await expectCustomError(
+      d.registry.connect(provider).registerWorker(k1.keyHash, H100, gpu(5), await keyProof(provider, k1)),
+      "WorkerRegistry__GpuAlreadyRegistered",
+      [gpu(5), k2.keyHash],
+    );
+    const reason = encodeBytes32String("squatted GPU-5");
+    await expectCustomError(
+      d.registry.connect(other).releaseGpu(gpu(5), reason),
+      "WorkerRegistry__NotAttestorOrAdmin",
+      [other.address],
+    );
+    await expectCustomError(d.registry.connect(attestor).releaseGpu(gpu(6), reason), "WorkerRegistry__UnknownGpu", [
+      gpu(6),
+    ]);
+    const released = await (await d.registry.connect(attestor).releaseGpu(gpu(5), reason)).wait();
+    expect(decodeEvents(released!.logs).find((e) => e.name === "GpuReleased")?.args).toMatchObject({
+      gpuUuidHash: gpu(5),
+      workerKeyHash: k2.keyHash,
+      releasedBy: attestor.address,
+      reason,
+    });
+    expect(await d.registry.workerOfGpu(gpu(5))).toBe(0n);
+    expect((await d.registry.billingStatus(k2.keyHash))[2]).toBe(false);
+    await expectCustomError(
+      d.registry.connect(other).setActive(k2.keyHash, true),
+      "WorkerRegistry__GpuReleased",
+      [k2.keyHash],
+    );
+    await register(provider, k1, 5);
+    expect(await d.registry.workerOfGpu(gpu(5))).toBe(k1.keyHash);
+    // The admin may release too.
+    await (await d.registry.connect(admin).releaseGpu(gpu(5), reason)).wait();
+    expect(await d.registry.workerOfGpu(gpu(5))).toBe(0n);
   });
 
   it("lets only the provider switch a worker on and off", async () => {
-    await (await d.registry.connect(provider).registerWorker(7n, H100, gpu(7))).wait();
+    await register(provider, k1, 7);
     await expectCustomError(
-      d.registry.connect(other).setActive(7n, false),
+      d.registry.connect(other).setActive(k1.keyHash, false),
       "WorkerRegistry__NotWorkerProvider",
-      [7n, other.address],
+      [k1.keyHash, other.address],
     );
-    await expectCustomError(
-      d.registry.connect(provider).setActive(8n, false),
-      "WorkerRegistry__UnknownWorker",
-      [8n],
-    );
-    await (await d.registry.connect(provider).setActive(7n, false)).wait();
-    expect((await d.registry.workerOf(7n)).active).toBe(false);
-    expect((await d.registry.billingStatus(7n))[2]).toBe(false);
+    await expectCustomError(d.registry.connect(provider).setActive(8n, false), "WorkerRegistry__UnknownWorker", [
+      8n,
+    ]);
+    await (await d.registry.connect(provider).setActive(k1.keyHash, false)).wait();
+    expect((await d.registry.workerOf(k1.keyHash)).active).toBe(false);
+    expect((await d.registry.billingStatus(k1.keyHash))[2]).toBe(false);
   });
 
   it("requires attestor approval only when the admin asks for it", async () => {
-    await (await d.registry.connect(provider).registerWorker(7n, H100, gpu(7))).wait();
+    await register(provider, k1, 7);
+    const k = k1.keyHash;
     await expectCustomError(
       d.registry.connect(other).setRequireAttestation(true),
       "AccessControlUnauthorizedAccount",
     );
     await (await d.registry.setRequireAttestation(true)).wait();
     expect(await d.registry.requireAttestation()).toBe(true);
-    expect((await d.registry.billingStatus(7n))[3]).toBe(false);
+    expect((await d.registry.billingStatus(k))[3]).toBe(false);
 
-    await expectCustomError(
-      d.registry.connect(provider).approveWorker(7n),
-      "AccessControlUnauthorizedAccount",
-    );
+    await expectCustomError(d.registry.connect(provider).approveWorker(k), "AccessControlUnauthorizedAccount");
     await expectCustomError(d.registry.connect(attestor).approveWorker(8n), "WorkerRegistry__UnknownWorker", [
       8n,
     ]);
-    await (await d.registry.connect(attestor).approveWorker(7n)).wait();
-    expect((await d.registry.billingStatus(7n))[3]).toBe(true);
-    await (await d.registry.connect(attestor).revokeWorker(7n)).wait();
-    expect((await d.registry.billingStatus(7n))[3]).toBe(false);
+    await (await d.registry.connect(attestor).approveWorker(k)).wait();
+    expect((await d.registry.billingStatus(k))[3]).toBe(true);
+    await (await d.registry.connect(attestor).revokeWorker(k)).wait();
+    expect((await d.registry.billingStatus(k))[3]).toBe(false);
     await (await d.registry.setRequireAttestation(false)).wait();
-    expect((await d.registry.billingStatus(7n))[3]).toBe(true);
+    expect((await d.registry.billingStatus(k))[3]).toBe(true);
   });
 });
 
@@ -176,6 +271,38 @@ describe("deployment", () => {
       expect(await d.escrow.deviceWeight(encodeBytes32String(cls))).toBe(BigInt(weight));
     }
     expect(await d.escrow.maxClockSkewMs()).toBe(30_000n);
+  });
+
+  it("each constructor emits its configuration", async () => {
+    const fresh = await deployMeterproof({
+      signer: admin,
+      circuitSizes: [8],
+      maxClockSkewMs: 1234,
+      closeGracePeriod: 777,
+      requireAttestation: true,
+    });
+    const logsOf = async (address: string) =>
+      decodeEvents(await connection.ethers.provider.getLogs({ address, fromBlock: 0 }));
+    const escrowConfig = (await logsOf(fresh.addresses.escrow)).find((e) => e.name === "EscrowConfigured");
+    expect(escrowConfig?.args).toMatchObject({
+      admin: admin.address,
+      registry: fresh.addresses.registry,
+      verifier: fresh.addresses.router,
+      maxClockSkewMs: 1234n,
+      closeGracePeriod: 777n,
+      maxWeightBps: 100_000n,
+    });
+    const registryConfig = (await logsOf(fresh.addresses.registry)).find((e) => e.name === "RegistryConfigured");
+    expect(registryConfig?.args).toMatchObject({
+      admin: admin.address,
+      keyVerifier: fresh.addresses.keyVerifier,
+      requireAttestation: true,
+    });
+    // The router's and the credit's only configuration is their admin: RoleGranted says it.
+    for (const address of [fresh.addresses.router, fresh.addresses.credit]) {
+      const granted = (await logsOf(address)).find((e) => e.name === "RoleGranted");
+      expect(granted?.args).toMatchObject({ account: admin.address });
+    }
   });
 
   it("hands every admin role to a separate admin and keeps none for the deployer", async () => {

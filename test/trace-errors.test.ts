@@ -2,6 +2,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
+import { AbiCoder, keccak256 } from "ethers";
 import {
   FIELD_MODULUS,
   TraceBuilder,
@@ -60,6 +61,36 @@ describe("trace errors name the field and the rule", () => {
     ],
     ["an unknown field", (l: Line[]) => (l[2]!.gpuTemp = 70), "line", /unknown fields gpuTemp/],
     ["a bad address", (l: Line[]) => (l[0]!.provider = "0x1234"), "provider", /20-byte hex address/],
+    [
+      "a header without terms",
+      (l: Line[]) => delete l[0]!.terms,
+      "terms",
+      /must be the job's terms \{client, token, price, expiry\}/,
+    ],
+    [
+      "a bad client address",
+      (l: Line[]) => ((l[0]!.terms as Line).client = "0x1234"),
+      "terms.client",
+      /20-byte hex address/,
+    ],
+    [
+      "a price that is not a decimal string",
+      (l: Line[]) => ((l[0]!.terms as Line).price = 5),
+      "terms.price",
+      /decimal integer string/,
+    ],
+    [
+      "an expiry in milliseconds",
+      (l: Line[]) => ((l[0]!.terms as Line).expiry = 2_000_000_000_000),
+      "terms.expiry",
+      /unix seconds below 2\^40/,
+    ],
+    [
+      "unknown fields in the terms",
+      (l: Line[]) => ((l[0]!.terms as Line).budget = "1"),
+      "terms",
+      /unknown fields budget/,
+    ],
     ["a wrong seq", (l: Line[]) => (l[2]!.seq = 5), "seq", /must be 1/],
   ])("%s", async (_what, mutate, field, rule) => {
     const err = await errorOf(mutate);
@@ -72,6 +103,59 @@ describe("trace errors name the field and the rule", () => {
     const err = await errorOf((l) => (l[3]!.utilBps = 10001));
     expect(err.location).toEqual({ line: 4, seq: 2 });
     expect(err.message).toMatch(/^line 4 \(record 2\): utilBps must be at most 10000/);
+  });
+});
+
+describe("the header's jobTag commits to the job's terms", () => {
+  const TAG_RULE =
+    /^line 1: jobTag must equal keccak256\(abi\.encode\(chainId, escrow, jobId, provider, terms\.client, terms\.token, terms\.price, terms\.expiry\)\) mod r = [0-9]+$/;
+
+  it("refuses a tag computed without the terms (the version-1 rule)", async () => {
+    const err = await errorOf((l) => {
+      const h = l[0]!;
+      const encoded = AbiCoder.defaultAbiCoder().encode(
+        ["uint256", "address", "uint256", "address"],
+        [h.chainId, h.escrow, h.jobId, h.provider],
+      );
+      h.jobTag = (BigInt(keccak256(encoded)) % FIELD_MODULUS).toString();
+    });
+    expect(err.field).toBe("jobTag");
+    expect(err.message).toMatch(TAG_RULE);
+  });
+
+  it.each([
+    ["price", (t: Line) => (t.price = (BigInt(t.price as string) + 1n).toString())],
+    ["token", (t: Line) => (t.token = "0x0000000000000000000000000000000000000001")],
+    ["client", (t: Line) => (t.client = "0x0000000000000000000000000000000000000002")],
+    ["expiry", (t: Line) => (t.expiry = (t.expiry as number) + 1)],
+  ])("refuses a header whose %s was changed after the tag was computed", async (_field, change) => {
+    const err = await errorOf((l) => change(l[0]!.terms as Line));
+    expect(err.field).toBe("jobTag");
+    expect(err.message).toMatch(TAG_RULE);
+  });
+
+  it("refuses a version-1 header, saying why", async () => {
+    const err = await errorOf((l) => {
+      l[0]!.version = 1;
+      delete l[0]!.terms;
+    });
+    expect(err.field).toBe("version");
+    expect(err.message).toBe(
+      "line 1: version is 1: a version-1 trace's jobTag does not commit to the job's terms (client, token, " +
+        "price, expiry), so the escrow cannot pay for it; only version 2 traces are accepted",
+    );
+    const other = await errorOf((l) => (l[0]!.version = 3));
+    expect(other.message).toBe("line 1: version must be 2");
+  });
+
+  it("the builder refuses an expiry the header cannot hold", async () => {
+    const job = cpuTestJob(2);
+    const key = await testKey();
+    const lines: TraceLineJson[] = [];
+    expect(() =>
+      TraceBuilder.start({ ...job, terms: { ...job.terms, expiry: 1n << 40n } }, key, (l) => lines.push(l)),
+    ).toThrow(/terms\.expiry must be unix seconds below 2\^40, got 1099511627776/);
+    expect(lines).toHaveLength(0);
   });
 });
 

@@ -10,6 +10,7 @@ import {
   workerKeyFromSecret,
   workerKeyHash,
   SUBGROUP_ORDER,
+  type JobRef,
 } from "../trace/index.ts";
 
 // circomlibjs test/poseidon.js and test/eddsa.js publish these values.
@@ -63,47 +64,94 @@ describe("EdDSA-Poseidon known answers (circomlibjs test vector)", () => {
 });
 
 describe("jobTag", () => {
-  // Independent of ethers' ABI coder: abi.encode of static types is four 32-byte words.
-  function solidityJobTag(chainId: bigint, escrow: string, jobId: bigint, provider: string): bigint {
+  // Independent of ethers' ABI coder: abi.encode of static types is one 32-byte word each,
+  // an address left-padded with zeros.
+  function solidityJobTag(job: JobRef): bigint {
     const word = (v: bigint) => v.toString(16).padStart(64, "0");
-    const hex = word(chainId) + word(BigInt(escrow)) + word(jobId) + word(BigInt(provider));
+    const hex =
+      word(job.chainId) +
+      word(BigInt(job.escrow)) +
+      word(job.jobId) +
+      word(BigInt(job.provider)) +
+      word(BigInt(job.terms.client)) +
+      word(BigInt(job.terms.token)) +
+      word(job.terms.price) +
+      word(job.terms.expiry);
+    expect(hex).toHaveLength(8 * 64);
     return BigInt("0x" + Buffer.from(keccak_256(Buffer.from(hex, "hex"))).toString("hex")) % FIELD_MODULUS;
   }
 
-  it("equals uint256(keccak256(abi.encode(chainId, escrow, jobId, provider))) mod r", () => {
-    const cases: [bigint, string, bigint, string][] = [
-      [
-        31337n,
-        "0x5FbDB2315678afecb367f032d93F642f64180aa3",
-        1n,
-        "0x70997970C51812dc3A010C7d01b50e0d17dc79C8",
-      ],
-      [1n, "0x0000000000000000000000000000000000000001", 0n, "0x0000000000000000000000000000000000000000"],
-      [
-        (1n << 256n) - 1n,
-        "0xffffffffffffffffffffffffffffffffffffffff",
-        (1n << 256n) - 1n,
-        "0xfffffffffffffffffffffffffffffffffffffffe",
-      ],
+  const base: JobRef = {
+    chainId: 31337n,
+    escrow: "0x5FbDB2315678afecb367f032d93F642f64180aa3",
+    jobId: 1n,
+    provider: "0x70997970C51812dc3A010C7d01b50e0d17dc79C8",
+    terms: {
+      client: "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC",
+      token: "0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512",
+      price: 2n * 10n ** 18n,
+      expiry: 1_767_225_600n,
+    },
+  };
+
+  it("equals uint256(keccak256(abi.encode(chainId, escrow, jobId, provider, client, token, price, expiry))) mod r", () => {
+    const max = (1n << 256n) - 1n;
+    const cases: JobRef[] = [
+      base,
+      {
+        chainId: 1n,
+        escrow: "0x0000000000000000000000000000000000000001",
+        jobId: 0n,
+        provider: "0x0000000000000000000000000000000000000000",
+        terms: {
+          client: "0x0000000000000000000000000000000000000000",
+          token: "0x0000000000000000000000000000000000000002",
+          price: 0n,
+          expiry: 0n,
+        },
+      },
+      {
+        chainId: max,
+        escrow: "0xffffffffffffffffffffffffffffffffffffffff",
+        jobId: max,
+        provider: "0xfffffffffffffffffffffffffffffffffffffffe",
+        terms: {
+          client: "0xfffffffffffffffffffffffffffffffffffffffd",
+          token: "0xfffffffffffffffffffffffffffffffffffffffc",
+          price: max,
+          expiry: max,
+        },
+      },
     ];
-    for (const [chainId, escrow, jobId, provider] of cases) {
-      const tag = computeJobTag({ chainId, escrow, jobId, provider });
-      expect(tag).toBe(solidityJobTag(chainId, escrow, jobId, provider));
+    for (const job of cases) {
+      const tag = computeJobTag(job);
+      expect(tag).toBe(solidityJobTag(job));
       expect(tag < FIELD_MODULUS).toBe(true);
     }
   });
 
-  it("changes with every input", () => {
-    const base = {
-      chainId: 31337n,
-      escrow: "0x5FbDB2315678afecb367f032d93F642f64180aa3",
-      jobId: 1n,
-      provider: "0x70997970C51812dc3A010C7d01b50e0d17dc79C8",
-    };
+  it("keeps its pinned value", () => {
+    // The tag of `base`, computed once from the hand-built 8-word encoding: a change of the
+    // encoding (order, padding, a field more or less) shows here even if both sides change.
+    expect(computeJobTag(base)).toBe(
+      18518188928697614782961399213137630739483408918512190705216242320965360772533n,
+    );
+  });
+
+  it("changes with every input, the job's terms included", () => {
     const tag = computeJobTag(base);
+    const terms = base.terms;
     expect(computeJobTag({ ...base, chainId: 1n })).not.toBe(tag);
     expect(computeJobTag({ ...base, jobId: 2n })).not.toBe(tag);
     expect(computeJobTag({ ...base, escrow: "0x5fbdb2315678afecb367f032d93f642f64180aa4" })).not.toBe(tag);
     expect(computeJobTag({ ...base, provider: "0x70997970c51812dc3a010c7d01b50e0d17dc79c9" })).not.toBe(tag);
+    expect(
+      computeJobTag({ ...base, terms: { ...terms, client: "0x3c44cdddb6a900fa2b585dd299e03d12fa4293bd" } }),
+    ).not.toBe(tag);
+    expect(
+      computeJobTag({ ...base, terms: { ...terms, token: "0xe7f1725e7734ce288f8367e1bb143e90bb3f0513" } }),
+    ).not.toBe(tag);
+    expect(computeJobTag({ ...base, terms: { ...terms, price: terms.price + 1n } })).not.toBe(tag);
+    expect(computeJobTag({ ...base, terms: { ...terms, expiry: terms.expiry + 1n } })).not.toBe(tag);
   });
 });

@@ -3,9 +3,9 @@ import { appendFileSync, existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { beforeAll, describe, expect, it } from "vitest";
-import { readTrace } from "../trace/index.ts";
+import { computeJobTag, readTrace } from "../trace/index.ts";
 import { intervalOutputSha256 } from "../worker/index.ts";
-import { TEST_ESCROW, TEST_PROVIDER } from "./fixtures/traces.ts";
+import { TEST_CLIENT, TEST_ESCROW, TEST_PROVIDER, TEST_TERMS, TEST_TOKEN } from "./fixtures/traces.ts";
 import { runCli } from "./helpers/cli.ts";
 import { tempDir, traceRecords } from "./worker-helpers.ts";
 
@@ -17,7 +17,18 @@ beforeAll(() => {
   expect(runCli(["keygen", "--out", keyFile]).status).toBe(0);
 });
 
-function workerArgs(out: string, extra: string[] = []): string[] {
+/** The job the tests run, and `--terms` as `meterproof job create` prints it. */
+const JOB_REF = {
+  chainId: 31337n,
+  escrow: TEST_ESCROW,
+  jobId: 42n,
+  provider: TEST_PROVIDER,
+  terms: TEST_TERMS,
+};
+const TERMS = `${TEST_CLIENT},${TEST_TOKEN},${TEST_TERMS.price},${TEST_TERMS.expiry}`;
+
+/** The worker's options without the terms (`--terms`, `--rpc`): what a run needs besides them. */
+function bareWorkerArgs(out: string, extra: string[] = []): string[] {
   return [
     "worker",
     "run",
@@ -43,6 +54,17 @@ function workerArgs(out: string, extra: string[] = []): string[] {
     out,
     ...extra,
   ];
+}
+
+function workerArgs(out: string, extra: string[] = []): string[] {
+  return bareWorkerArgs(out, ["--terms", TERMS, ...extra]);
+}
+
+/** The environment without METERPROOF_RPC, so the worker does not look for a chain. */
+function offlineEnv(): NodeJS.ProcessEnv {
+  const env = { ...process.env };
+  delete env.METERPROOF_RPC;
+  return env;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -86,7 +108,93 @@ describe("meterproof worker run", () => {
       sampler: "proc",
       unsealedRecords: 0,
       jobId: "42",
+      terms: {
+        client: TEST_CLIENT,
+        token: TEST_TOKEN,
+        price: TEST_TERMS.price.toString(),
+        expiry: 2_000_000_000,
+      },
     });
+  });
+
+  it("binds the trace to --terms: the header holds them and its jobTag commits to them", async () => {
+    const out = join(dir, "terms.jsonl");
+    const tag = computeJobTag(JOB_REF);
+    // Lower-case addresses are valid too; the header stores them checksummed.
+    const terms = `${TEST_CLIENT.toLowerCase()},${TEST_TOKEN.toLowerCase()},${TEST_TERMS.price},${TEST_TERMS.expiry}`;
+    const r = runCli(
+      [...bareWorkerArgs(out, ["--terms", terms, "--job-tag", tag.toString()]), "--", "true"],
+      {
+        env: offlineEnv(),
+      },
+    );
+    expect(r.status).toBe(0);
+    expect(r.stderr).toBe("");
+    const trace = await readTrace(out);
+    expect(trace.header.version).toBe(2);
+    expect(trace.header.terms).toEqual({
+      client: TEST_CLIENT,
+      token: TEST_TOKEN,
+      price: TEST_TERMS.price,
+      expiry: 2_000_000_000,
+    });
+    expect(trace.header.jobTag).toBe(tag);
+    const other = computeJobTag({ ...JOB_REF, terms: { ...TEST_TERMS, price: TEST_TERMS.price + 1n } });
+    expect(trace.header.jobTag).not.toBe(other);
+  });
+
+  it("refuses malformed --terms, a --job-tag that differs, and no terms at all, before the job starts", () => {
+    const marker = join(dir, "started");
+    const out = join(dir, "refused.jsonl");
+    // The job would leave a file behind: none of these may run it.
+    const job = ["--", "touch", marker];
+    const refused = (args: string[]) => {
+      const r = runCli([...args, ...job], { env: offlineEnv() });
+      expect(existsSync(marker)).toBe(false);
+      expect(existsSync(out)).toBe(false);
+      expect(r.stderr.trim().split("\n")).toHaveLength(1);
+      return r;
+    };
+    const withTerms = (terms: string, extra: string[] = []) =>
+      refused(bareWorkerArgs(out, ["--terms", terms, ...extra]));
+    const cases: [string, RegExp][] = [
+      [
+        `${TEST_CLIENT},${TEST_TOKEN},${TEST_TERMS.price}`,
+        /--terms must be CLIENT,TOKEN,PRICE,EXPIRY .*got 3/,
+      ],
+      [`0x1234,${TEST_TOKEN},1,2000000000`, /--terms CLIENT must be a 20-byte hex address/],
+      [`${TEST_CLIENT},token,1,2000000000`, /--terms TOKEN must be a 20-byte hex address/],
+      [`${TEST_CLIENT},${TEST_TOKEN},2.5,2000000000`, /--terms PRICE must be .* base units .*got "2.5"/],
+      [`${TEST_CLIENT},${TEST_TOKEN},0,2000000000`, /--terms PRICE must be .*from 1 to 2\^96-1/],
+      [
+        `${TEST_CLIENT},${TEST_TOKEN},1,2000000000000`,
+        /--terms EXPIRY must be .*unix seconds \(not milliseconds\)/,
+      ],
+    ];
+    for (const [terms, message] of cases) {
+      const r = withTerms(terms);
+      expect(r.status).toBe(2);
+      expect(r.stderr).toMatch(message);
+    }
+    const wrongTag = computeJobTag({ ...JOB_REF, terms: { ...TEST_TERMS, price: 1n } });
+    const mismatch = withTerms(TERMS, ["--job-tag", wrongTag.toString()]);
+    expect(mismatch.status).toBe(2);
+    expect(mismatch.stderr).toMatch(
+      new RegExp(`--job-tag ${wrongTag} differs from the jobTag of .* \\(${computeJobTag(JOB_REF)}\\)`),
+    );
+    const badTag = withTerms(TERMS, ["--job-tag", "tag"]);
+    expect(badTag.status).toBe(2);
+    expect(badTag.stderr).toMatch(/--job-tag must be the jobTag `meterproof job create` printed/);
+    const neither = refused(bareWorkerArgs(out));
+    expect(neither.status).toBe(2);
+    expect(neither.stderr).toMatch(/give --rpc URL .* or --terms CLIENT,TOKEN,PRICE,EXPIRY/);
+    const noChainId = refused(
+      bareWorkerArgs(out, ["--terms", TERMS]).filter(
+        (a, i, all) => a !== "--chain-id" && all[i - 1] !== "--chain-id",
+      ),
+    );
+    expect(noChainId.status).toBe(2);
+    expect(noChainId.stderr).toMatch(/--chain-id is required without --rpc/);
   });
 
   it("refuses bad input with exit 2 and names the option", () => {

@@ -3,14 +3,20 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
 import { fileURLToPath } from "node:url";
-import type { TraceRecordJson } from "../trace/index.ts";
-import { TEST_ESCROW, TEST_PROVIDER } from "./fixtures/traces.ts";
+import type { JobRef, TraceRecordJson } from "../trace/index.ts";
+import { TEST_ESCROW, TEST_PROVIDER, TEST_TERMS } from "./fixtures/traces.ts";
 
 /** Folder holding the nvidia-smi test double; put it first on PATH. */
 export const FAKE_BIN = fileURLToPath(new URL("./fixtures/bin", import.meta.url));
 export const NVIDIA_SMI_FIXTURES = fileURLToPath(new URL("./fixtures/nvidia-smi", import.meta.url));
 
-export const JOB = { chainId: 31337n, escrow: TEST_ESCROW, jobId: 7n, provider: TEST_PROVIDER };
+export const JOB: JobRef = {
+  chainId: 31337n,
+  escrow: TEST_ESCROW,
+  jobId: 7n,
+  provider: TEST_PROVIDER,
+  terms: TEST_TERMS,
+};
 
 export function tempDir(prefix: string): string {
   return mkdtempSync(join(tmpdir(), `meterproof-${prefix}-`));

@@ -1,7 +1,7 @@
 import { appendFileSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { readTrace, type WorkerKey } from "../trace/index.ts";
+import { computeJobTag, readTrace, type WorkerKey } from "../trace/index.ts";
 import {
   JobStartError,
   ProcSampler,
@@ -71,6 +71,8 @@ describe("worker run", () => {
     ]);
     expect(trace.header.sampler).toBe("proc");
     expect(trace.header.device.class).toBe("CPU");
+    expect(trace.header.terms).toEqual({ ...JOB.terms, expiry: Number(JOB.terms.expiry) });
+    expect(trace.header.jobTag).toBe(computeJobTag(JOB));
     expect(trace.unsealedRecords).toBe(0);
   });
 
@@ -196,7 +198,7 @@ describe("worker run --resume", () => {
     expect(trace.seals[1]!.firstSeq).toBe(3);
   });
 
-  it("refuses another key, job, device class or a missing trace", async () => {
+  it("refuses another key, job, terms, device class or a missing trace", async () => {
     const out = join(dir, "resume-checks.jsonl");
     await run(out, ["true"]);
     const before = readFileSync(out, "utf8");
@@ -209,6 +211,12 @@ describe("worker run --resume", () => {
     await expect(
       startJob(options(out, ["true"], { resume: true, job: { ...JOB, chainId: 1n } })),
     ).rejects.toThrow(/--chain-id must match/);
+    const cheaper = { ...JOB, terms: { ...JOB.terms, price: JOB.terms.price - 1n } };
+    await expect(startJob(options(out, ["true"], { resume: true, job: cheaper }))).rejects.toThrow(
+      `the job's terms (--terms, or the job on chain) must match the trace being resumed: the trace has ` +
+        `${JOB.terms.client},${JOB.terms.token},${JOB.terms.price},${JOB.terms.expiry}, got ` +
+        `${JOB.terms.client},${JOB.terms.token},${JOB.terms.price - 1n},${JOB.terms.expiry}`,
+    );
     await expect(startJob(options(out, ["true"], { resume: true, deviceClass: "H100" }))).rejects.toThrow(
       /--device-class must match/,
     );

@@ -84,16 +84,85 @@ function doubleScalarMul(k1: bigint, p1: Extended, k2: bigint, p2: Extended): Ex
 const equal = ([x1, y1, z1]: Extended, [x2, y2, z2]: Extended) =>
   mod(x1 * z2) === mod(x2 * z1) && mod(y1 * z2) === mod(y2 * z1);
 
+/** The neutral element (0, 1). */
+export const IDENTITY_POINT: Affine = [0n, 1n];
+
+function toAffine([x, y, z]: Extended): Affine {
+  const zInv = modInverse(z);
+  return [mod(x * zInv), mod(y * zInv)];
+}
+
+function modInverse(v: bigint): bigint {
+  // Fermat: v^(p-2) = v^-1 for v != 0 mod p.
+  let result = 1n;
+  let base = mod(v);
+  for (let e = P - 2n; e > 0n; e >>= 1n) {
+    if (e & 1n) result = mod(result * base);
+    base = mod(base * base);
+  }
+  return result;
+}
+
+/** p + q on Baby Jubjub (affine points on the curve). */
+export function addPoints(p: Affine, q: Affine): Affine {
+  return toAffine(add(toExtended(p), toExtended(q)));
+}
+
+/** k·p on Baby Jubjub for k >= 0 (an affine point on the curve). */
+export function mulPoint(k: bigint, p: Affine): Affine {
+  if (k < 0n) throw new RangeError(`scalar must be >= 0, got ${k}`);
+  if (nativeAddon && k < 2n ** 512n) return nativeAddon.mul(k, p);
+  return toAffine(doubleScalarMul(k, toExtended(p), 0n, IDENTITY));
+}
+
+/** Verdicts of `inPrimeOrderSubgroup` by key: a trace has one key for all its seals. */
+const subgroupVerdicts = new Map<string, boolean>();
+const SUBGROUP_CACHE_LIMIT = 1024;
+let lastVerdict: { x: bigint; y: bigint; verdict: boolean } | undefined;
+
+/**
+ * Whether a point on the curve lies in the subgroup of prime order l (SUBGROUP_ORDER):
+ * l·P is the identity. Baby Jubjub's group is Z_8 x Z_l; a key outside the order-l subgroup
+ * is A + T with T of order 2, 4 or 8, and since EdDSA's equation multiplies the key by 8,
+ * the holder of A's secret could sign for every such A + T (up to eight key hashes for one
+ * secret). The circuit refuses them too (circuits/lib/subgroup.circom). About 0.2 ms on the
+ * addon, 6 ms in BigInt; verdicts are cached per point, so a trace pays it once.
+ */
+export function inPrimeOrderSubgroup(point: Affine): boolean {
+  // The key of the last call first: a trace's seals all have the same one.
+  if (lastVerdict && lastVerdict.x === point[0] && lastVerdict.y === point[1]) return lastVerdict.verdict;
+  if (!onCurve(point)) return false;
+  const id = `${point[0]},${point[1]}`;
+  let verdict = subgroupVerdicts.get(id);
+  if (verdict === undefined) {
+    verdict = nativeAddon
+      ? (([x, y]) => x === 0n && y === 1n)(nativeAddon.mul(SUBGROUP_ORDER, point))
+      : inPrimeOrderSubgroupBigInt(point);
+    if (subgroupVerdicts.size >= SUBGROUP_CACHE_LIMIT) subgroupVerdicts.clear();
+    subgroupVerdicts.set(id, verdict);
+  }
+  lastVerdict = { x: point[0], y: point[1], verdict };
+  return verdict;
+}
+
+/** l·P = identity in BigInt arithmetic, for P on the curve (the addon's `mul` when it is missing). */
+export function inPrimeOrderSubgroupBigInt(point: Affine): boolean {
+  return equal(doubleScalarMul(SUBGROUP_ORDER, toExtended(point), 0n, IDENTITY), IDENTITY);
+}
+
 /**
  * Verifies an EdDSA-Poseidon signature (R8, S) of `message` under public key `pub`:
- * S < l, A and R8 on the curve, A not of small order, and S·B8 = R8 + (8·H(R8, A, message))·A with
- * H = Poseidon(R8x, R8y, Ax, Ay, message).
+ * S < l, A and R8 on the curve, A not of small order, A in the prime-order subgroup, and
+ * S·B8 = R8 + (8·H(R8, A, message))·A with H = Poseidon(R8x, R8y, Ax, Ay, message).
+ * circomlibjs' verifyPoseidon lacks the subgroup rule; the circuit has it.
  */
 export function verifyEddsaPoseidon(pub: Affine, message: bigint, r8: Affine, s: bigint): boolean {
   if (s < 0n || s >= SUBGROUP_ORDER) return false;
   if (!onCurve(pub) || !onCurve(r8) || message < 0n || message >= P) return false;
   // Like the circuit, refuse keys of small order (8·A with x = 0): with them any message verifies.
   if (double(double(double(toExtended(pub))))[0] === 0n) return false;
+  // And keys outside the prime-order subgroup: A + T verifies whatever A's secret signs for it.
+  if (!inPrimeOrderSubgroup(pub)) return false;
   const hm = poseidon([r8[0], r8[1], pub[0], pub[1], message]);
   // S·B8 − 8·hm·A must equal R8.
   const minusPub: Affine = [mod(-pub[0]), pub[1]];

@@ -1,4 +1,3 @@
-import { FORMAT_VERSION } from "./constants.ts";
 import type { CheckedTrace } from "./check.ts";
 import {
   chainHead,
@@ -7,13 +6,16 @@ import {
   headerSha256,
   recordDigest,
   recordHash,
+  type JobRef,
   type RecordFields,
 } from "./hashing.ts";
 import { signSeal, type WorkerKey } from "./keys.ts";
 import {
   headerSchema,
+  MAX_EXPIRY_SECONDS,
   recordSchema,
   toJson,
+  TRACE_FORMAT_VERSION,
   type TraceHeaderJson,
   type TraceRecordJson,
   type TraceSealJson,
@@ -21,12 +23,8 @@ import {
 import { computeSegment, type MeteredRecord } from "./segment.ts";
 import { TraceError } from "./errors.ts";
 
-/** What a worker knows before the job starts. */
-export interface TraceJob {
-  chainId: bigint;
-  escrow: string;
-  jobId: bigint;
-  provider: string;
+/** What a worker knows before the job starts: the job (with its terms) and how it is metered. */
+export interface TraceJob extends JobRef {
   device: { class: string; name: string; uuidHash: string };
   sampler: "nvml" | "proc";
   intervalMs: number;
@@ -93,13 +91,22 @@ export class TraceBuilder {
 
   /** Starts a new trace and writes its header. */
   static start(job: TraceJob, key: WorkerKey, sink: (line: TraceLineJson) => void): TraceBuilder {
+    const { expiry } = job.terms;
+    if (expiry < 0n || expiry > BigInt(MAX_EXPIRY_SECONDS))
+      throw new TraceError("terms.expiry", `must be unix seconds below 2^40, got ${expiry}`);
     const header = toJson({
       type: "header",
-      version: FORMAT_VERSION,
+      version: TRACE_FORMAT_VERSION,
       chainId: job.chainId,
       escrow: job.escrow,
       jobId: job.jobId,
       provider: job.provider,
+      terms: {
+        client: job.terms.client,
+        token: job.terms.token,
+        price: job.terms.price,
+        expiry: Number(expiry),
+      },
       jobTag: computeJobTag(job),
       workerKey: key.publicKey,
       workerKeyHash: key.keyHash,

@@ -15,7 +15,8 @@ const g2 = z
 
 export const bundleSchema = z.strictObject({
   kind: z.literal("meterproof-segment-bundle"),
-  version: z.literal(1, { error: "must be 1" }),
+  // Version 2: the job carries the terms its tag commits to.
+  version: z.literal(2, { error: "must be 2 (bundles of version 1 predate job terms in the tag: prove again)" }),
   /** Circuit id = segment size N of the MeteredSegment(N) circuit that proved it. */
   circuitId: uintNumber(2 ** 32 - 1, "a uint32").refine((v) => v > 0, { message: "must be positive" }),
   /** SHA-256 of the verification key file the proof was made for. */
@@ -25,6 +26,13 @@ export const bundleSchema = z.strictObject({
     escrow: address,
     jobId: uint256String,
     provider: address,
+    /** The job's terms, which jobTag commits to (as in the trace header). */
+    terms: z.strictObject({
+      client: address,
+      token: address,
+      price: uint256String,
+      expiry: uintNumber(2 ** 40 - 1, "unix seconds below 2^40"),
+    }),
     jobTag: fieldString,
     workerKeyHash: fieldString,
     deviceClass: z.string(),

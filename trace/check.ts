@@ -6,6 +6,7 @@ import { chainHeads, computeJobTag, headerSha256, recordDigest, recordHashes } f
 import { readLines } from "./jsonl.ts";
 import { verifySeal, workerKeyHash } from "./keys.ts";
 import {
+  headerJobRef,
   headerSchema,
   recordSchema,
   sealSchema,
@@ -204,11 +205,12 @@ export class TraceChecker {
 
   private checkHeader(value: unknown, line: number): void {
     const header = parseWith(headerSchema, value, line);
-    const jobTag = computeJobTag(header);
+    const jobTag = computeJobTag(headerJobRef(header));
     if (header.jobTag !== jobTag) {
       throw new TraceError(
         "jobTag",
-        `must equal keccak256(abi.encode(chainId, escrow, jobId, provider)) mod r = ${jobTag}`,
+        "must equal keccak256(abi.encode(chainId, escrow, jobId, provider, terms.client, terms.token, " +
+          `terms.price, terms.expiry)) mod r = ${jobTag}`,
         { line },
       );
     }

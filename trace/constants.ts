@@ -29,6 +29,14 @@ export const ENERGY_MJ_BITS = 48;
  */
 export const SEAL_DOMAIN = BigInt("0x" + Buffer.from("meterproof.seal.v1", "ascii").toString("hex"));
 
+/**
+ * Domain separator of the worker registration signature: to prove it holds a worker key, the
+ * worker signs Poseidon(REGISTER_DOMAIN, binding) (trace/registration.ts, circuits/
+ * key_possession.circom). It is the ASCII string "meterproof.register.v1" read as a big-endian
+ * integer; differing from SEAL_DOMAIN, a seal signature is never a registration.
+ */
+export const REGISTER_DOMAIN = BigInt("0x" + Buffer.from("meterproof.register.v1", "ascii").toString("hex"));
+
 /** usage of one fully busy GPU-second, in bps·ms. */
 export const USAGE_PER_GPU_SECOND = 10_000_000n;
 

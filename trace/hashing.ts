@@ -61,19 +61,46 @@ export function chainHeads(
   return poseidonManyAsync(2, pairs.flat(), threads);
 }
 
-/**
- * `jobTag = uint256(keccak256(abi.encode(chainId, escrow, jobId, provider))) mod r`: binds a
- * trace to one chain, escrow contract, job and payee. The escrow computes the same value.
- */
-export function computeJobTag(args: {
+/** The terms of a job that its tag commits to, as the escrow stores them. */
+export interface JobTerms {
+  /** Who funded the job. */
+  client: string;
+  /** ERC-20 of budget and payouts. */
+  token: string;
+  /** Token units per H100-equivalent hour. */
+  price: bigint;
+  /** End of the job's life, unix seconds. */
+  expiry: bigint;
+}
+
+/** Everything a job tag is computed from: where the job lives, its id, its payee and its terms. */
+export interface JobRef {
   chainId: bigint;
   escrow: string;
   jobId: bigint;
   provider: string;
-}): bigint {
+  terms: JobTerms;
+}
+
+/**
+ * `jobTag = uint256(keccak256(abi.encode(chainId, escrow, jobId, provider, client, token,
+ * price, expiry))) mod r`: binds a trace to one chain, escrow contract, job, payee and the
+ * job's terms, so whoever gets the same job id after a reorg (or before the job is mined)
+ * cannot take the trace at another token or price. The escrow computes the same value.
+ */
+export function computeJobTag(job: JobRef): bigint {
   const encoded = AbiCoder.defaultAbiCoder().encode(
-    ["uint256", "address", "uint256", "address"],
-    [args.chainId, getAddress(args.escrow), args.jobId, getAddress(args.provider)],
+    ["uint256", "address", "uint256", "address", "address", "address", "uint256", "uint256"],
+    [
+      job.chainId,
+      getAddress(job.escrow),
+      job.jobId,
+      getAddress(job.provider),
+      getAddress(job.terms.client),
+      getAddress(job.terms.token),
+      job.terms.price,
+      job.terms.expiry,
+    ],
   );
   return BigInt(keccak256(encoded)) % FIELD_MODULUS;
 }

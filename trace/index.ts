@@ -8,6 +8,7 @@ export * from "./errors.ts";
 export * from "./field.ts";
 export * from "./poseidon.ts";
 export * from "./keys.ts";
+export * from "./registration.ts";
 export * from "./schema.ts";
 export * from "./hashing.ts";
 export * from "./segment.ts";

@@ -1,9 +1,9 @@
 import { isAddress } from "ethers";
 import { z } from "zod";
+import type { JobRef } from "./hashing.ts";
 import {
   ENERGY_MJ_BITS,
   FIELD_MODULUS,
-  FORMAT_VERSION,
   MAX_INTERVAL_MS,
   MAX_UTIL_BPS,
   MEM_MIB_BITS,
@@ -15,6 +15,12 @@ import {
  * elements and other values that may exceed 2^53 are decimal strings on disk and bigints
  * in memory; every rule's message says what is allowed so errors can name field and rule.
  */
+
+/**
+ * Trace format version written in every header. Version 2 added the job's terms to the
+ * header, and its jobTag commits to them; version 1 traces are refused (see `headerSchema`).
+ */
+export const TRACE_FORMAT_VERSION = 2;
 
 const decimal = (max: bigint, maxName: string) =>
   z.string({ error: "must be a decimal integer string" }).transform((v, ctx) => {
@@ -51,13 +57,41 @@ const address = z
   .regex(/^0x[0-9a-fA-F]{40}$/, "must be a 20-byte hex address")
   .refine((v) => isAddress(v), { message: "must have a valid EIP-55 checksum (or be all lower case)" });
 
+/** Why a version-1 trace cannot be used: said once, in the checker's and the worker's errors. */
+export const VERSION_1_REFUSAL =
+  "is 1: a version-1 trace's jobTag does not commit to the job's terms (client, token, price, expiry), so the " +
+  `escrow cannot pay for it; only version ${TRACE_FORMAT_VERSION} traces are accepted`;
+
+/**
+ * The job's terms as the escrow stores them (IComputeEscrow.Job), which the jobTag commits to:
+ * without them, whoever gets the same job id (after a reorg, or before the job is mined)
+ * could be paid for the trace at their own token and price.
+ */
+/** Latest job expiry the escrow accepts (uint40 unix seconds). */
+export const MAX_EXPIRY_SECONDS = 2 ** 40 - 1;
+
+export const termsSchema = z.strictObject(
+  {
+    client: address,
+    token: address,
+    /** Token units per H100-equivalent hour. */
+    price: uint256String,
+    /** End of the job's life, unix seconds (the escrow refuses an expiry past 2^40 - 1). */
+    expiry: uintNumber(MAX_EXPIRY_SECONDS, "unix seconds below 2^40"),
+  },
+  { error: "must be the job's terms {client, token, price, expiry}" },
+);
+
 export const headerSchema = z.strictObject({
   type: z.literal("header"),
-  version: z.literal(FORMAT_VERSION, { error: `must be ${FORMAT_VERSION}` }),
+  version: z.literal(TRACE_FORMAT_VERSION, {
+    error: (issue) => (issue.input === 1 ? VERSION_1_REFUSAL : `must be ${TRACE_FORMAT_VERSION}`),
+  }),
   chainId: uint256String,
   escrow: address,
   jobId: uint256String,
   provider: address,
+  terms: termsSchema,
   jobTag: fieldString,
   workerKey: z.strictObject({ ax: fieldString, ay: fieldString }),
   workerKeyHash: fieldString,
@@ -109,6 +143,7 @@ export const sealSchema = z.strictObject({
 });
 
 export type TraceHeader = z.output<typeof headerSchema>;
+export type TraceTermsJson = z.input<typeof termsSchema>;
 export type TraceRecord = z.output<typeof recordSchema>;
 export type TraceSeal = z.output<typeof sealSchema>;
 export type TraceLine = TraceHeader | TraceRecord | TraceSeal;
@@ -121,4 +156,20 @@ export type TraceSealJson = z.input<typeof sealSchema>;
 /** Turns in-memory bigints into the decimal strings of the file format, recursively. */
 export function toJson<T>(value: T): unknown {
   return JSON.parse(JSON.stringify(value, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v)));
+}
+
+/** What a header's jobTag is computed from (`computeJobTag`). */
+export function headerJobRef(header: TraceHeader): JobRef {
+  return {
+    chainId: header.chainId,
+    escrow: header.escrow,
+    jobId: header.jobId,
+    provider: header.provider,
+    terms: {
+      client: header.terms.client,
+      token: header.terms.token,
+      price: header.terms.price,
+      expiry: BigInt(header.terms.expiry),
+    },
+  };
 }

@@ -56,7 +56,11 @@ function metadataMismatch(b: ProofBundle): string | undefined {
   ];
   const s = b.segment;
   const checks: [string, unknown, unknown][] = [
-    ["job.jobTag (recomputed from chainId, escrow, jobId, provider)", computeJobTag(b.job), b.job.jobTag],
+    [
+      "job.jobTag (recomputed from chainId, escrow, jobId, provider and terms)",
+      computeJobTag({ ...b.job, terms: { ...b.job.terms, expiry: BigInt(b.job.terms.expiry) } }),
+      b.job.jobTag,
+    ],
     ["job.jobTag", b.job.jobTag, jobTag],
     ["job.workerKeyHash", b.job.workerKeyHash, workerKeyHash],
     ["segment.prevHead", s.prevHead, prevHead],

@@ -1,5 +1,5 @@
 import { closeSync, existsSync, fstatSync, ftruncateSync, fsyncSync, openSync, readSync } from "node:fs";
-import { readTrace, type CheckedTrace, type WorkerKey } from "../trace/index.ts";
+import { readTrace, type CheckedTrace, type JobTerms, type WorkerKey } from "../trace/index.ts";
 import { WorkerError } from "./errors.ts";
 import type { DeviceInfo, SamplerKind } from "./samplers/types.ts";
 
@@ -9,6 +9,7 @@ export interface ResumeExpectation {
   escrow: string;
   jobId: bigint;
   provider: string;
+  terms: JobTerms;
   command: readonly string[];
   sampler: SamplerKind;
   device: DeviceInfo;
@@ -49,6 +50,11 @@ function mismatch(field: string, trace: unknown, given: unknown): WorkerError {
   );
 }
 
+/** Terms as `--terms` takes them: CLIENT,TOKEN,PRICE,EXPIRY. */
+function termsText(t: { client: string; token: string; price: bigint; expiry: bigint | number }): string {
+  return `${t.client},${t.token},${t.price},${t.expiry}`;
+}
+
 /**
  * Opens an interrupted trace for `--resume`: checks every line, drops a torn last line (the
  * record being written when the worker stopped; the file is cut after the last complete
@@ -71,6 +77,15 @@ export async function prepareResume(
   if (h.jobId !== expect.jobId) throw mismatch("--job", h.jobId, expect.jobId);
   if (h.provider.toLowerCase() !== expect.provider.toLowerCase())
     throw mismatch("--provider", h.provider, expect.provider);
+  const t = h.terms;
+  if (
+    t.client.toLowerCase() !== expect.terms.client.toLowerCase() ||
+    t.token.toLowerCase() !== expect.terms.token.toLowerCase() ||
+    t.price !== expect.terms.price ||
+    BigInt(t.expiry) !== expect.terms.expiry
+  ) {
+    throw mismatch("the job's terms (--terms, or the job on chain)", termsText(t), termsText(expect.terms));
+  }
   if (JSON.stringify(h.command) !== JSON.stringify(expect.command)) {
     throw mismatch("the command", JSON.stringify(h.command), JSON.stringify(expect.command));
   }

@@ -3,7 +3,7 @@ import { existsSync, writeFileSync } from "node:fs";
 import { resolve as resolvePath } from "node:path";
 import { constants as osConstants } from "node:os";
 import type { Readable, Writable } from "node:stream";
-import { JsonlAppender, MAX_INTERVAL_MS, TraceBuilder, type WorkerKey } from "../trace/index.ts";
+import { JsonlAppender, MAX_INTERVAL_MS, TraceBuilder, type JobRef, type WorkerKey } from "../trace/index.ts";
 import { IntervalAggregator, type IntervalValues } from "./aggregate.ts";
 import { WorkerError } from "./errors.ts";
 import { fileSha256, IntervalOutputHasher } from "./output-hasher.ts";
@@ -12,7 +12,8 @@ import type { Sampler } from "./samplers/types.ts";
 
 export interface RunJobOptions {
   key: WorkerKey;
-  job: { chainId: bigint; escrow: string; jobId: bigint; provider: string };
+  /** The job the trace is bound to, with the terms its jobTag commits to (as the escrow holds them). */
+  job: JobRef;
   /** The job's command line: program and arguments. */
   command: string[];
   /** The trace file (JSON Lines). A new run refuses an existing file; `resume` continues one. */

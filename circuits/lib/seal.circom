@@ -3,6 +3,7 @@ pragma circom 2.1.0;
 include "circomlib/circuits/babyjub.circom";
 include "circomlib/circuits/eddsaposeidon.circom";
 include "circomlib/circuits/poseidon.circom";
+include "subgroup.circom";
 
 /**
  * SealSignature: proves that the key whose hash is `workerKeyHash` signed the segment's
@@ -17,9 +18,13 @@ include "circomlib/circuits/poseidon.circom";
  * (trace/constants.ts; a test checks the two agree).
  * circomlib's EdDSAPoseidonVerifier checks S < subgroup order and A != low-order point;
  * its `enabled` input is the constant 1, never a witness value. A and R8 are also checked
- * to lie on the curve, as trace/keys.ts `verifyPoseidon` does.
- * Cost (--O2): 4,690 constraints: 4,217 for the verifier, 2 x 240 (Poseidon(2)) and
- * 2 x 3 (on-curve), less a few that --O2 merges.
+ * to lie on the curve, and A to lie in the prime-order subgroup (InPrimeOrderSubgroup), as
+ * trace/babyjub.ts `verifyEddsaPoseidon` does: otherwise a secret that signs for A also
+ * signs for A + T with T of order 2, 4 or 8 (8·T = 0 in the verifier's equation), and one
+ * secret would stand behind up to eight worker key hashes.
+ * Assumptions: none on the inputs; every one is checked here.
+ * Cost (--O2): 4,711 constraints: 4,217 for the verifier, 2 x 240 (Poseidon(2)),
+ * 2 x 3 (on-curve) and 21 (InPrimeOrderSubgroup), less a few that --O2 merges.
  *
  * `circom --inspect` reports four CA02 warnings ("signals that do not appear in any
  * constraint of the father component"), all inside circomlib templates this one uses, and
@@ -65,4 +70,10 @@ template SealSignature() {
     verifier.R8x <== R8x;
     verifier.R8y <== R8y;
     verifier.M <== message.out;
+
+    // Last, so that a key outside the subgroup is reported here and not earlier: every
+    // check above accepts such a key when the signature was made for it.
+    component keyInSubgroup = InPrimeOrderSubgroup();
+    keyInSubgroup.x <== Ax;
+    keyInSubgroup.y <== Ay;
 }

@@ -63,6 +63,8 @@ export function registerJob(program: Command): void {
       await import("../amounts.ts");
     const { attachContract } = await import("../../contracts/index.ts");
     const { eventsIn } = await import("../../chain/events.ts");
+    const { computeJobTag } = await import("../../trace/index.ts");
+    const { formatTerms, workerOptions } = await import("../worker-job.ts");
 
     const provider = checkAddress("--provider", opts.provider);
     if (opts.token !== undefined) checkAddress("--token", opts.token);
@@ -109,6 +111,15 @@ export function registerJob(program: Command): void {
       );
       const ev = eventsIn(receipt, "JobCreated")[0];
       if (!ev) throw new CliError(`createJob (tx ${receipt.hash}) emitted no JobCreated event`, EXIT_FAILED);
+      const terms = { client: ev.client, token: ev.token, price: ev.price, expiry: ev.expiry };
+      const ref = { chainId: session.chainId, escrow: escrowAddress, jobId: ev.jobId, provider, terms };
+      if (computeJobTag(ref) !== ev.jobTag) {
+        console.error(
+          `meterproof: warning: the escrow's jobTag ${ev.jobTag} is not keccak256(abi.encode(chainId, escrow, jobId, ` +
+            `provider, client, token, price, expiry)) mod r = ${computeJobTag(ref)}: this escrow does not commit to ` +
+            "the job's terms (an older version?), and the worker will refuse the job",
+        );
+      }
       const result = {
         jobId: ev.jobId,
         jobTag: ev.jobTag,
@@ -121,6 +132,8 @@ export function registerJob(program: Command): void {
         price,
         createdAt: ev.createdAt,
         expiry: ev.expiry,
+        terms,
+        workerOptions: workerOptions(ref, ev.jobTag),
         txHash: receipt.hash,
         block: receipt.blockNumber,
         gasUsed: receipt.gasUsed,
@@ -135,9 +148,8 @@ export function registerJob(program: Command): void {
       console.log(`  budget    ${formatAmount(budget, info)}`);
       console.log(`  price     ${formatAmount(price, info)} per H100-equivalent hour`);
       console.log(`  life      ${isoSeconds(ev.createdAt)} to ${isoSeconds(ev.expiry)}`);
-      console.log(
-        `run the worker with: --job ${ev.jobId} --escrow ${escrowAddress} --chain-id ${session.chainId} --provider ${provider}`,
-      );
+      console.log(`  terms     ${formatTerms(terms)} (client, token, price in base units, expiry)`);
+      console.log(`run the worker with: ${result.workerOptions}`);
     } finally {
       session.close();
     }
@@ -194,6 +206,7 @@ export function registerJob(program: Command): void {
       const { formatAmount } = await import("../amounts.ts");
       const { attachContract } = await import("../../contracts/index.ts");
       const { ZeroAddress } = await import("ethers");
+      const { workerOptions } = await import("../worker-job.ts");
       const session = await openSession(opts, { contracts: ["escrow"], signs: false });
       try {
         const escrow = attachContract("ComputeEscrow", addressOf(session, "escrow"), session.rpc.provider);
@@ -205,6 +218,8 @@ export function registerJob(program: Command): void {
           );
         const grace = await escrow.closeGracePeriod();
         const info = await tokenInfo(session, job.token);
+        const escrowAddress = addressOf(session, "escrow");
+        const terms = { client: job.client, token: job.token, price: job.price, expiry: job.expiry };
         const fields = {
           jobId: opts.job,
           client: job.client,
@@ -220,6 +235,17 @@ export function registerJob(program: Command): void {
           clientMayCloseAt: job.expiry + grace,
           closed: job.closed,
           jobTag: job.jobTag,
+          terms,
+          workerOptions: workerOptions(
+            {
+              chainId: session.chainId,
+              escrow: escrowAddress,
+              jobId: opts.job,
+              provider: job.provider,
+              terms,
+            },
+            job.jobTag,
+          ),
         };
         if (opts.json) {
           console.log(toJsonText(fields));
@@ -239,6 +265,7 @@ export function registerJob(program: Command): void {
           `  expiry     ${isoSeconds(job.expiry)} (client may close from ${isoSeconds(job.expiry + grace)})`,
         );
         console.log(`  jobTag     ${job.jobTag}`);
+        if (!job.closed) console.log(`run the worker with: ${fields.workerOptions}`);
       } finally {
         session.close();
       }

@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import type { BundleEntry } from "../../chain/submit-plan.ts";
+import type { SubmissionInput } from "../../contracts/index.ts";
 import { withChainOptions, type ChainOptions } from "../chain-options.ts";
 import { CliError, EXIT_FAILED } from "../output.ts";
 
@@ -96,6 +97,7 @@ export function registerSubmit(program: Command): void {
     const { checkBundleTarget, groupIntoLanes, scheduleLane, chunks, SubmitPlanError } =
       await import("../../chain/submit-plan.ts");
     const { submissionFromBundle, toSubmissionInput } = await import("../../chain/submission.ts");
+    const { laneAfterFor } = await import("../../chain/lane-order.ts");
     const { eventsIn } = await import("../../chain/events.ts");
     const { attachContract } = await import("../../contracts/index.ts");
     const { formatAmount } = await import("../amounts.ts");
@@ -189,7 +191,21 @@ export function registerSubmit(program: Command): void {
 
         const groups = opts.batch ? chunks(pending, maxBatch) : pending.map((s) => [s]);
         for (const group of groups) {
-          const subs = group.map((s) => toSubmissionInput(submissionFromBundle(s.bundle).submission));
+          const subs: SubmissionInput[] = [];
+          for (const s of group) {
+            const { submission } = submissionFromBundle(s.bundle);
+            // A lane's first segment names the worker's lane before it in time (chain/lane-order.ts).
+            if (submission.prevHead === 0n)
+              submission.laneAfter = await laneAfterFor({
+                provider: session.rpc.provider,
+                escrow: escrowAddress,
+                jobId,
+                workerKeyHash: submission.workerKeyHash,
+                tFirst: BigInt(s.bundle.segment.tFirst),
+                ...(session.deployment ? { fromBlock: session.deployment.block } : {}),
+              });
+            subs.push(toSubmissionInput(submission));
+          }
           const what =
             group.length === 1
               ? `segment ${group[0]!.bundle.segment.index} (${group[0]!.path})`

@@ -31,6 +31,8 @@ export function registerTrace(program: Command): void {
         chainId: t.header.chainId.toString(),
         escrow: t.header.escrow,
         provider: t.header.provider,
+        terms: { ...t.header.terms, price: t.header.terms.price.toString() },
+        jobTag: t.header.jobTag.toString(),
         device: t.header.device,
         sampler: t.header.sampler,
         records: t.records.length,
@@ -49,6 +51,12 @@ export function registerTrace(program: Command): void {
       console.log(`${file}: ok (every hash, head and seal checks out)`);
       console.log(`  job        ${summary.jobId} on chain ${summary.chainId}, escrow ${summary.escrow}`);
       console.log(`  provider   ${summary.provider}`);
+      const { client, token, price, expiry } = t.header.terms;
+      console.log(`  client     ${client}`);
+      console.log(`  token      ${token}`);
+      console.log(`  price      ${price} base units per H100-equivalent hour`);
+      console.log(`  expiry     ${formatTime(expiry * 1000)} (unix ${expiry})`);
+      console.log(`  jobTag     ${summary.jobTag}`);
       console.log(
         `  device     ${t.header.device.class} (${t.header.device.name}), sampler ${t.header.sampler}`,
       );

@@ -101,6 +101,12 @@ async function freshProof(size: number): Promise<{ proof: bigint[]; publicSignal
       escrow: "0x0000000000000000000000000000000000000001",
       jobId: 1n,
       provider: "0x0000000000000000000000000000000000000002",
+      terms: {
+        client: "0x0000000000000000000000000000000000000003",
+        token: "0x0000000000000000000000000000000000000004",
+        price: 1n,
+        expiry: 2_000_000_000n,
+      },
       device: { class: "CHECK", name: "verifier check", uuidHash: sha256Hex("verifier check") },
       sampler: "proc",
       intervalMs: 1000,

@@ -15,7 +15,8 @@ export function registerWorkerRegister(worker: Command): void {
     .command("register")
     .description(
       "register a worker key in the WorkerRegistry; the signer becomes its provider (the address its work pays). " +
-        "One key per GPU: the GPU UUID's hash can be registered once",
+        "It proves possession of the key (a Groth16 proof of a signature bound to this chain, registry and " +
+        "provider), so nobody else can register it. One key per GPU: the GPU UUID's hash can be registered once",
     )
     .requiredOption("--key <file>", "worker key file (meterproof keygen)")
     .requiredOption(
@@ -96,8 +97,21 @@ export function registerWorkerRegister(worker: Command): void {
             `meterproof: warning: device class ${deviceClass} has no weight in the escrow's rate card: its segments will be refused (ComputeEscrow__DeviceClassNotRated) until the network sets one`,
           );
       }
+      // The registry takes the key only with a proof that the signer's worker holds it.
+      const { proveKeyPossession } = await import("../../prover/key-possession.ts");
+      let keyProof;
+      try {
+        keyProof = await proveKeyPossession({
+          key,
+          chainId: session.chainId,
+          registry: await registry.getAddress(),
+          provider: signer.address,
+        });
+      } catch (err) {
+        throw new CliError(`proof of key possession: ${(err as Error).message}`, EXIT_FAILED);
+      }
       const receipt = await sendTx("registerWorker", () =>
-        registry.registerWorker(key.keyHash, classBytes, uuidHash),
+        registry.registerWorker(key.keyHash, classBytes, uuidHash, keyProof.proof),
       );
       const attestation = await registry.requireAttestation();
       const result = {

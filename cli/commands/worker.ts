@@ -1,4 +1,4 @@
-import { InvalidArgumentError, type Command } from "commander";
+import { InvalidArgumentError, Option, type Command } from "commander";
 import { CliError, EXIT_FAILED } from "../output.ts";
 import { registerWorkerRegister } from "./worker-register.ts";
 
@@ -23,8 +23,11 @@ interface RunOptions {
   key: string;
   job: bigint;
   escrow: string;
-  chainId: bigint;
+  chainId?: bigint;
   provider: string;
+  rpc?: string;
+  terms?: string;
+  jobTag?: string;
   out: string;
   deviceClass?: string;
   sampler: string;
@@ -53,8 +56,23 @@ export function registerWorker(program: Command): void {
     .requiredOption("--key <file>", "worker key file (meterproof keygen)")
     .requiredOption("--job <id>", "job id in the escrow", uint("--job"))
     .requiredOption("--escrow <address>", "ComputeEscrow contract address")
-    .requiredOption("--chain-id <id>", "chain id the escrow lives on", uint("--chain-id"))
+    .option("--chain-id <id>", "chain id the escrow lives on (required without --rpc)", uint("--chain-id"))
     .requiredOption("--provider <address>", "provider (payout) address bound into the trace")
+    .addOption(
+      new Option(
+        "--rpc <url>",
+        "JSON-RPC endpoint: read the job's terms from the escrow and check the job is open and the provider's",
+      ).env("METERPROOF_RPC"),
+    )
+    .option(
+      "--terms <client,token,price,expiry>",
+      "the job's terms as `meterproof job create` prints them (price in base units, expiry in unix seconds); " +
+        "required without --rpc",
+    )
+    .option(
+      "--job-tag <tag>",
+      "the jobTag `meterproof job create` printed: refuse to start unless it matches",
+    )
     .requiredOption("--out <trace>", "trace file to write (JSON Lines); must not exist unless --resume")
     .option("--device-class <class>", "rate-card class (default: from the GPU name, or CPU)")
     .option("--sampler <kind>", "nvml (nvidia-smi), proc (CPU host) or auto", "auto")
@@ -68,6 +86,7 @@ export function registerWorker(program: Command): void {
       const { isAddress } = await import("ethers");
       const { loadWorkerKey, TraceError } = await import("../../trace/index.ts");
       const { openSampler, startJob, JobStartError, WorkerError } = await import("../../worker/index.ts");
+      const { resolveWorkerJob } = await import("../worker-job.ts");
       for (const [flag, value] of [
         ["--escrow", opts.escrow],
         ["--provider", opts.provider],
@@ -80,6 +99,19 @@ export function registerWorker(program: Command): void {
       if (!["nvml", "proc", "auto"].includes(opts.sampler))
         throw new CliError(`--sampler must be nvml, proc or auto, got ${opts.sampler}`);
       const warn = (m: string) => console.error(`meterproof: warning: ${m}`);
+      // The job and the terms its tag commits to are settled before anything starts.
+      const { job } = await resolveWorkerJob(
+        {
+          job: opts.job,
+          escrow: opts.escrow,
+          provider: opts.provider,
+          chainId: opts.chainId,
+          rpc: opts.rpc,
+          terms: opts.terms,
+          jobTag: opts.jobTag,
+        },
+        warn,
+      );
       let key, sampler;
       try {
         // Both are slow (EdDSA set-up, a cold GPU driver): do them side by side.
@@ -100,7 +132,7 @@ export function registerWorker(program: Command): void {
       try {
         handle = await startJob({
           key,
-          job: { chainId: opts.chainId, escrow: opts.escrow, jobId: opts.job, provider: opts.provider },
+          job,
           command,
           tracePath: opts.out,
           sampler,

@@ -8,8 +8,10 @@ import { readJobChainView } from "../../chain/audit-view.ts";
 import { buildContracts } from "../../chain/hardhat-build.ts";
 import { deployMeterproof } from "../../chain/deploy.ts";
 import { eventsIn } from "../../chain/events.ts";
+import { jobTermsOnChain } from "../../chain/job-terms.ts";
 import { submissionFromBundle, toSubmissionInput } from "../../chain/submission.ts";
 import { TEST_SEGMENT_SIZE } from "../../circuits/index.ts";
+import { proveKeyPossession } from "../../prover/key-possession.ts";
 import { loadProvingCircuit } from "../../prover/load-circuit.ts";
 import { proveTrace } from "../../prover/prove-trace.ts";
 import { runSetup } from "../../setup/index.ts";
@@ -108,8 +110,17 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoSummary> {
     const key = await generateWorkerKey();
     const { sampler } = await openSampler({ sampler: "proc", deviceClass: "CPU" });
     const uuidHash = sha256Hex(`demo-cpu:${key.keyHash}`);
+    // Registration carries a proof that the provider's worker holds the key.
+    const keyProof = await proveKeyPossession({
+      key,
+      chainId: d.chainId,
+      registry: d.addresses.registry,
+      provider: provider.address,
+    });
     await (
-      await d.registry.connect(provider).registerWorker(key.keyHash, encodeBytes32String("CPU"), uuidHash)
+      await d.registry
+        .connect(provider)
+        .registerWorker(key.keyHash, encodeBytes32String("CPU"), uuidHash, keyProof.proof)
     ).wait();
 
     const workSeconds = opts.workSeconds ?? 22;
@@ -118,7 +129,14 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoSummary> {
     );
     const handle = await startJob({
       key,
-      job: { chainId: d.chainId, escrow: d.addresses.escrow, jobId, provider: provider.address },
+      // The worker takes the job's terms from the chain, so its trace binds to exactly this job.
+      job: {
+        chainId: d.chainId,
+        escrow: d.addresses.escrow,
+        jobId,
+        provider: provider.address,
+        terms: (await jobTermsOnChain(d.escrow, jobId)).terms,
+      },
       command: cpuWorkload(workSeconds),
       tracePath,
       sampler,

@@ -22,7 +22,10 @@ interface IComputeEscrow {
     /// @param paid Sum of segment payouts so far.
     /// @param deposited Sum of all deposits (creation and top-ups).
     /// @param refunded Amount returned to the client on close.
-    /// @param jobTag keccak256(abi.encode(chainid, escrow, jobId, provider)) mod r: binds traces to this job.
+    /// @param pausedAtCreation The escrow's pausedSeconds() when the job was created: pauses
+    /// after it extend the client's close time (see closableAt).
+    /// @param jobTag keccak256(abi.encode(chainid, escrow, jobId, provider, client, token, price,
+    /// expiry)) mod r: binds traces to this job and its terms.
     struct Job {
         address client;
         uint64 createdAt;
@@ -35,7 +38,23 @@ interface IComputeEscrow {
         uint128 paid;
         uint128 deposited;
         uint128 refunded;
+        uint64 pausedAtCreation;
         uint256 jobTag;
+    }
+
+    /// @notice A lane: the segments of one worker in one job, a hash chain with one billed span.
+    /// @param head newHead of the lane's last accepted segment (0 before the first).
+    /// @param start tFirst of its first segment (unix ms; 0 while the lane has not started).
+    /// @param end tLast of its last accepted segment: the lane bills only after it.
+    /// @param nextStart Start of the worker's next lane in time (type(uint64).max when none):
+    /// the lane bills only up to it, so a worker serves one lane at a time.
+    /// @param weightBps Device weight fixed when the lane started, applied to all its segments.
+    struct Lane {
+        uint256 head;
+        uint64 start;
+        uint64 end;
+        uint64 nextStart;
+        uint32 weightBps;
     }
 
     /// @notice One segment proof and the public signals it was made for (except jobTag, which
@@ -45,6 +64,10 @@ interface IComputeEscrow {
     /// @param prevHead Lane head before the segment: must equal the lane's current head.
     /// @param newHead Lane head after the segment.
     /// @param meter tFirst + tLast * 2^64 + usage * 2^128.
+    /// @param laneAfter Only read for a lane's first segment: which of the worker's lanes it
+    /// follows in time. 0: the worker's latest lane (right whenever the new lane starts after all
+    /// of the worker's lanes, the usual case); a job id: that job's lane of this worker;
+    /// LANE_FIRST (2^256 - 1): the new lane comes before all of the worker's lanes.
     /// @param proof Groth16 proof [a0, a1, b00, b01, b10, b11, c0, c1] (snarkjs call data order).
     struct Submission {
         uint32 circuitId;
@@ -52,6 +75,7 @@ interface IComputeEscrow {
         uint256 prevHead;
         uint256 newHead;
         uint256 meter;
+        uint256 laneAfter;
         uint256[8] proof;
     }
 
@@ -92,8 +116,17 @@ interface IComputeEscrow {
     error ComputeEscrow__SegmentAlreadyAccepted(uint256 jobId, uint256 workerKeyHash, uint256 newHead);
     /// @notice The segment does not continue the lane: its prevHead is not the lane's head.
     error ComputeEscrow__StalePrevHead(uint256 jobId, uint256 workerKeyHash, uint256 laneHead, uint256 prevHead);
-    /// @notice The window starts before the end of time already billed for this worker (in any job).
-    error ComputeEscrow__TimeAlreadyBilled(uint256 workerKeyHash, uint64 tFirst, uint64 lastBilledEnd);
+    /// @notice The window starts before the end of time already billed for this worker: in this
+    /// lane, or in the lane before it in time (another job).
+    error ComputeEscrow__TimeAlreadyBilled(uint256 workerKeyHash, uint64 tFirst, uint64 billedEnd);
+    /// @notice The window runs into the worker's next lane in time (another job), which starts at
+    /// `nextStart`: a worker serves one lane at a time, so this time belongs to that lane.
+    error ComputeEscrow__LaneOverlap(uint256 workerKeyHash, uint64 tLast, uint64 nextStart);
+    /// @notice `laneAfter` does not name the lane right before the new one in time: the named
+    /// lane does not exist, or another lane of the worker starts between it and the new window.
+    error ComputeEscrow__WrongLaneAfter(uint256 workerKeyHash, uint256 laneAfter);
+    /// @notice A device weight above MAX_WEIGHT_BPS.
+    error ComputeEscrow__WeightTooHigh(uint32 weightBps, uint32 maxWeightBps);
     /// @notice The window is empty or reversed (tLast <= tFirst).
     error ComputeEscrow__InvalidWindow(uint64 tFirst, uint64 tLast);
     /// @notice The window starts before the job was created (beyond the clock skew allowance).
@@ -123,8 +156,28 @@ interface IComputeEscrow {
     );
     /// @notice The client added `amount` to the job's budget.
     event JobFunded(uint256 indexed jobId, uint256 amount, uint256 remaining);
+    /// @notice The escrow was deployed with this configuration.
+    event EscrowConfigured(
+        address indexed admin,
+        address registry,
+        address verifier,
+        uint64 maxClockSkewMs,
+        uint64 closeGracePeriod,
+        uint32 maxWeightBps
+    );
+    /// @notice A worker's lane in a job started with its first accepted segment, at `start`
+    /// (unix ms), billed at `weightBps` for all its segments; it ends where the worker's next
+    /// lane starts (`nextStart`, type(uint64).max when none).
+    event LaneStarted(
+        uint256 indexed jobId,
+        uint256 indexed workerKeyHash,
+        uint64 start,
+        uint64 nextStart,
+        uint32 weightBps
+    );
     /// @notice A segment proof was accepted and `payout` credited to the job's provider.
-    /// @dev Everything an auditor needs to match the segment with a trace seal.
+    /// @dev Everything an auditor needs to match the segment with a trace seal and re-derive
+    /// its payout (usage x weightBps x price, capped by the budget).
     event SegmentAccepted(
         uint256 indexed jobId,
         uint256 indexed workerKeyHash,
@@ -134,8 +187,15 @@ interface IComputeEscrow {
         uint64 tFirst,
         uint64 tLast,
         uint256 usage,
-        uint256 payout
+        uint32 weightBps,
+        uint256 payout,
+        address submitter
     );
+    /// @notice submitSegments skipped a segment its lane has already accepted (for example one a
+    /// stranger submitted first); nothing changed for it.
+    event SegmentSkipped(uint256 indexed jobId, uint256 indexed workerKeyHash, uint256 indexed newHead);
+    /// @notice The escrow was paused or unpaused; `pausedSeconds` is the total paused time so far.
+    event PauseTimeRecorded(bool paused, uint64 pausedSeconds);
     /// @notice A provider withdrew its balance of a token.
     event Withdrawn(address indexed provider, address indexed token, uint256 amount);
     /// @notice The job was closed and `refund` returned to its client.
@@ -176,12 +236,14 @@ interface IComputeEscrow {
     function withdraw(address token) external returns (uint256 amount);
 
     /// @notice Closes a job and refunds the remaining budget to its client. The provider may
-    /// close at any time; the client after expiry + grace period, or once the budget is spent.
+    /// close at any time; the client from closableAt(jobId) (expiry + grace period + time the
+    /// escrow spent paused since the job was created), or once the budget is spent.
     function closeJob(uint256 jobId) external returns (uint256 refund);
 
     /// @notice Sets the weight of a device class in the rate card. Network admin only.
     /// @param deviceClass ASCII class name in bytes32, e.g. "H100".
-    /// @param weightBps H100-equivalent basis points (H100 = 10000); 0 stops the class earning.
+    /// @param weightBps H100-equivalent basis points (H100 = 10000), at most MAX_WEIGHT_BPS; 0
+    /// stops the class starting new lanes. Lanes already started keep the weight they began with.
     function setDeviceWeight(bytes32 deviceClass, uint32 weightBps) external;
 
     /// @notice Pauses segment submission and job creation. Pauser role only.
@@ -194,12 +256,29 @@ interface IComputeEscrow {
     function jobOf(uint256 jobId) external view returns (Job memory);
 
     /// @return Head of the lane of a worker in a job: the newHead of its last accepted segment, 0 before the first.
-    /// @dev A lane keeps only its head (one storage slot per segment written); its segment count
-    /// and windows are in its SegmentAccepted events, its last billed time is lastBilledEnd(worker).
     function laneHead(uint256 jobId, uint256 workerKeyHash) external view returns (uint256);
 
-    /// @return End (tLast, unix ms) of the last window billed for this worker in any job.
-    function lastBilledEnd(uint256 workerKeyHash) external view returns (uint64);
+    /// @return The lane of a worker in a job (all zero before its first segment). Its segment
+    /// count and windows are in its SegmentAccepted events.
+    function laneOf(uint256 jobId, uint256 workerKeyHash) external view returns (Lane memory);
+
+    /// @return firstStart Start (unix ms) of the worker's earliest lane, type(uint64).max when none.
+    /// @return latestJob Job of the worker's latest lane in time (0 when none): the lane that
+    /// `laneAfter = 0` names.
+    function workerLanes(uint256 workerKeyHash) external view returns (uint64 firstStart, uint256 latestJob);
+
+    /// @return Unix seconds from which the client may close the job: expiry + grace period +
+    /// the time the escrow has spent paused since the job was created (0 for an unknown job).
+    function closableAt(uint256 jobId) external view returns (uint256);
+
+    /// @return Total seconds the escrow has spent paused, including a pause in progress.
+    function pausedSeconds() external view returns (uint64);
+
+    /// @return The largest device weight the rate card takes (10 H100-equivalents).
+    function MAX_WEIGHT_BPS() external view returns (uint32);
+
+    /// @return The `laneAfter` value that places a new lane before all of the worker's lanes.
+    function LANE_FIRST() external view returns (uint256);
 
     /// @return The rate card weight of a device class, in H100-equivalent basis points.
     function deviceWeight(bytes32 deviceClass) external view returns (uint32);

@@ -5,6 +5,10 @@ pragma solidity 0.8.28;
 /// @notice Maps a worker key (Poseidon hash of its BabyJubjub public key) to the provider that
 /// is paid for its work, its device class and the hash of its GPU UUID. An optional attestor
 /// role approves keys (for example after checking a hardware attestation) before they earn.
+/// Registering a key takes a proof that the caller holds it (a Groth16 proof of an
+/// EdDSA-Poseidon signature bound to the chain, this registry and the caller), so nobody can
+/// take another's key; a GPU UUID hash is self-declared, so the attestor or admin can release
+/// one that a stranger claimed.
 interface IWorkerRegistry {
     /// @notice What the registry knows about one worker key.
     /// @param provider The address paid for this worker's segments (it registered the key).
@@ -12,7 +16,8 @@ interface IWorkerRegistry {
     /// @param approved Whether an attestor approved the key.
     /// @param registeredAt Block time of registration (unix seconds).
     /// @param deviceClass Rate card class, an ASCII string in bytes32 (e.g. "H100").
-    /// @param gpuUuidHash SHA-256 of the GPU UUID; one key per GPU.
+    /// @param gpuUuidHash SHA-256 of the GPU UUID; one key per GPU. Zero after the GPU was
+    /// released (releaseGpu): the worker is then off for good.
     struct Worker {
         address provider;
         bool active;
@@ -36,6 +41,18 @@ interface IWorkerRegistry {
     error WorkerRegistry__UnknownWorker(uint256 workerKeyHash);
     /// @notice Only the provider that registered the worker may change it.
     error WorkerRegistry__NotWorkerProvider(uint256 workerKeyHash, address caller);
+    /// @notice The proof of key possession does not verify for this key hash and the binding
+    /// of (chain id, registry, caller): the caller does not hold the key, or signed for another
+    /// chain, registry or provider address.
+    error WorkerRegistry__InvalidKeyProof(uint256 workerKeyHash, uint256 binding);
+    /// @notice No worker is registered for this GPU UUID hash.
+    error WorkerRegistry__UnknownGpu(bytes32 gpuUuidHash);
+    /// @notice The worker's GPU was released by the attestor or admin: it cannot be switched on again.
+    error WorkerRegistry__GpuReleased(uint256 workerKeyHash);
+    /// @notice Only an attestor or the network admin may release a GPU.
+    error WorkerRegistry__NotAttestorOrAdmin(address caller);
+    /// @notice The key-possession verifier has no code.
+    error WorkerRegistry__NotAContract(address account);
 
     /// @notice A provider registered a worker key (active from the start).
     event WorkerRegistered(
@@ -52,12 +69,40 @@ interface IWorkerRegistry {
     event WorkerApprovalRevoked(uint256 indexed workerKeyHash, address indexed attestor);
     /// @notice The network admin required (or stopped requiring) attestor approval to earn.
     event AttestationRequiredSet(bool required);
+    /// @notice The registry was deployed with this configuration.
+    event RegistryConfigured(address indexed admin, address keyVerifier, bool requireAttestation);
+    /// @notice An attestor or the admin released a GPU UUID hash from the worker that claimed it
+    /// (for example a squatter); that worker is switched off for good and the GPU may be
+    /// registered again. `reason` is a hash of the evidence or a short ASCII reason.
+    event GpuReleased(
+        bytes32 indexed gpuUuidHash,
+        uint256 indexed workerKeyHash,
+        address indexed releasedBy,
+        bytes32 reason
+    );
 
     /// @notice Registers a worker key; the caller becomes its provider (payee).
     /// @param workerKeyHash Poseidon(Ax, Ay) of the worker's public key, below the field modulus.
     /// @param deviceClass Rate card class, e.g. ethers.encodeBytes32String("H100").
     /// @param gpuUuidHash SHA-256 of the GPU UUID, unique across workers.
-    function registerWorker(uint256 workerKeyHash, bytes32 deviceClass, bytes32 gpuUuidHash) external;
+    /// @param keyProof Groth16 proof [a0, a1, b00, b01, b10, b11, c0, c1] of the key-possession
+    /// circuit for public signals [workerKeyHash, keyBinding(msg.sender)]: the key signed
+    /// Poseidon(REGISTER_DOMAIN, binding) (trace/registration.ts).
+    function registerWorker(
+        uint256 workerKeyHash,
+        bytes32 deviceClass,
+        bytes32 gpuUuidHash,
+        uint256[8] calldata keyProof
+    ) external;
+
+    /// @notice Releases a GPU UUID hash from the worker that claimed it: the worker is switched
+    /// off for good and loses its approval, and the GPU may be registered again. Attestor role
+    /// or network admin.
+    function releaseGpu(bytes32 gpuUuidHash, bytes32 reason) external;
+
+    /// @return keccak256(abi.encode(chainid, registry, provider)) mod r: what a worker key signs
+    /// to be registered by `provider` here.
+    function keyBinding(address provider) external view returns (uint256);
 
     /// @notice Switches a worker on or off. Its provider only. An inactive worker cannot earn.
     function setActive(uint256 workerKeyHash, bool active) external;

@@ -14,7 +14,7 @@ import {
   DEFAULT_MAX_CLOCK_SKEW_MS,
   DEFAULT_RATE_CARD,
 } from "../../chain/deploy.ts";
-import { hasVerifierArtifact, verifierContractName } from "../../contracts/index.ts";
+import { KEY_VERIFIER_CONTRACT, hasVerifierArtifact, verifierContractName } from "../../contracts/index.ts";
 
 /** The module for a given list of circuit sizes (segment sizes N). */
 export function meterproofModule(circuitSizes: readonly number[]) {
@@ -25,7 +25,8 @@ export function meterproofModule(circuitSizes: readonly number[]) {
     const requireAttestation = m.getParameter("requireAttestation", false);
 
     const credit = m.contract("ComputeCredit", [admin]);
-    const registry = m.contract("WorkerRegistry", [admin, requireAttestation]);
+    const keyVerifier = m.contract(KEY_VERIFIER_CONTRACT, []);
+    const registry = m.contract("WorkerRegistry", [admin, requireAttestation, keyVerifier]);
     const router = m.contract("SegmentVerifierRouter", [admin]);
     for (const size of circuitSizes) {
       const verifier = m.contract(verifierContractName(size), [], { id: `Verifier${size}` });
@@ -37,7 +38,7 @@ export function meterproofModule(circuitSizes: readonly number[]) {
         id: `Weight_${deviceClass}`,
       });
     }
-    return { credit, registry, router, escrow };
+    return { credit, keyVerifier, registry, router, escrow };
   });
 }
 

@@ -1,7 +1,8 @@
 import { encodeBytes32String, parseEther, type Signer } from "ethers";
 import { deployMeterproof, type MeterproofDeployment } from "../../chain/deploy.ts";
 import { deployContract, type ComputeEscrow } from "../../contracts/index.ts";
-import { segmentPayout, type CheckedTrace, type WorkerKey } from "../../trace/index.ts";
+import { proveKeyPossession } from "../../prover/key-possession.ts";
+import { segmentPayout, type CheckedTrace, type JobTerms, type WorkerKey } from "../../trace/index.ts";
 import { chainControl, connectHardhat } from "./hardhat.ts";
 import {
   buildLaneTrace,
@@ -83,7 +84,18 @@ export async function baseFixture(): Promise<BaseFixture> {
   };
 }
 
-/** Registers a worker key for a provider. */
+/** The proof that `provider`'s worker holds `key`, as WorkerRegistry.registerWorker takes it. */
+export async function keyProofFor(f: BaseFixture, provider: Signer, key: WorkerKey): Promise<bigint[]> {
+  const { proof } = await proveKeyPossession({
+    key,
+    chainId: f.chainId,
+    registry: f.d.addresses.registry,
+    provider: await provider.getAddress(),
+  });
+  return proof;
+}
+
+/** Registers a worker key for a provider, with its proof of key possession. */
 export async function registerWorker(
   f: BaseFixture,
   provider: Signer,
@@ -91,11 +103,25 @@ export async function registerWorker(
   deviceClass = "H100",
   gpu = String(key.keyHash % 1000n),
 ): Promise<void> {
+  const proof = await keyProofFor(f, provider, key);
   await (
     await f.d.registry
       .connect(provider)
-      .registerWorker(key.keyHash, encodeBytes32String(deviceClass), testGpuUuidHash(gpu))
+      .registerWorker(key.keyHash, encodeBytes32String(deviceClass), testGpuUuidHash(gpu), proof)
   ).wait();
+}
+
+/** The terms createJobAt gives a job (client, token, PRICE, expiry), which its jobTag commits to. */
+export function jobTerms(
+  f: BaseFixture,
+  args: { expiry: number; client?: string; token?: string; price?: bigint },
+): JobTerms {
+  return {
+    client: args.client ?? f.client.address,
+    token: args.token ?? f.creditAddress,
+    price: args.price ?? PRICE,
+    expiry: BigInt(args.expiry),
+  };
 }
 
 /** Creates a job at block time `at` (unix seconds); returns its id. */
@@ -124,7 +150,10 @@ export interface ProvenLane {
   segments: ProvenSegment[];
 }
 
-/** Builds and proves the trace of a worker in job `jobId` (which must not exist yet or just have been created). */
+/**
+ * Builds and proves the trace of a worker in job `jobId` (which need not exist yet), bound to
+ * the terms createJobAt gives a job of this expiry (or `terms`).
+ */
 export async function proveLane(
   f: BaseFixture,
   args: {
@@ -133,6 +162,8 @@ export async function proveLane(
     key: WorkerKey;
     startMs: number;
     records: number;
+    expiry: number;
+    terms?: JobTerms;
     intervalMs?: number;
     deviceClass?: string;
   },
@@ -142,6 +173,7 @@ export async function proveLane(
     escrow: f.escrowAddress,
     jobId: args.jobId,
     provider: args.provider,
+    terms: args.terms ?? jobTerms(f, { expiry: args.expiry }),
     key: args.key,
     deviceClass: args.deviceClass ?? "H100",
     startMs: args.startMs,

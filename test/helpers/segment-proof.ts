@@ -11,6 +11,7 @@ import {
   TraceBuilder,
   workerKeyFromSecret,
   type CheckedTrace,
+  type JobTerms,
   type Segment,
   type TraceLineJson,
   type WorkerKey,
@@ -35,6 +36,8 @@ export interface LaneTraceSpec {
   escrow: string;
   jobId: bigint;
   provider: string;
+  /** The job's terms as the escrow holds them: the trace's jobTag commits to them. */
+  terms: JobTerms;
   key: WorkerKey;
   deviceClass?: string;
   gpu?: string;
@@ -56,6 +59,7 @@ export async function buildLaneTrace(spec: LaneTraceSpec): Promise<CheckedTrace>
       escrow: spec.escrow,
       jobId: spec.jobId,
       provider: spec.provider,
+      terms: spec.terms,
       device: {
         class: spec.deviceClass ?? "H100",
         name: "test device",
