@@ -48,7 +48,14 @@ export async function measureGas(): Promise<GasFigures> {
     const jobId = await job(T0);
     const [earlierJob, laterJob] = [await job(T0 + 1), await job(T0 + 2)];
     const laneOf = (id: bigint, startS: number, records: number) =>
-      proveLane(f, { jobId: id, provider: f.provider.address, key, startMs: (T0 + startS) * 1000, records, expiry: T0 + 3600 });
+      proveLane(f, {
+        jobId: id,
+        provider: f.provider.address,
+        key,
+        startMs: (T0 + startS) * 1000,
+        records,
+        expiry: T0 + 3600,
+      });
     // The measured lane runs 300-540 s after T0; one lane of the same worker before it, one after.
     const lane = await laneOf(jobId, 300, 48);
     const earlier = await laneOf(earlierJob, 1, 8);
@@ -82,7 +89,9 @@ export async function measureGas(): Promise<GasFigures> {
           [2, 3, 4, 5].map((i) => toSubmissionInput(seg(i).submission)),
         ),
       ),
-      laneAppended: await gasOf(f.d.escrow.submitSegment(laterJob, toSubmissionInput(later.segments[0]!.submission))),
+      laneAppended: await gasOf(
+        f.d.escrow.submitSegment(laterJob, toSubmissionInput(later.segments[0]!.submission)),
+      ),
       laneInserted: await gasOf(
         f.d.escrow.submitSegment(
           earlierJob,

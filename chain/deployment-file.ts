@@ -15,7 +15,9 @@ const address = z
 export const deploymentFileSchema = z.strictObject({
   kind: z.literal("meterproof-deployment"),
   // Version 2: the registry checks key-possession proofs with its own verifier.
-  version: z.literal(2, { error: "must be 2 (deployments of version 1 predate key-possession proofs: deploy again)" }),
+  version: z.literal(2, {
+    error: "must be 2 (deployments of version 1 predate key-possession proofs: deploy again)",
+  }),
   /** Decimal string: chain ids may exceed 2^53. */
   chainId: z
     .string()

@@ -11,7 +11,8 @@ include "lib/seal.circom";
  * @param N  slots per segment (the circuit id); a segment fills slots 0..k-1, k in [1, N]
  *
  * Public inputs, in this order (snarkjs publicSignals order; there are no outputs):
- * @input  jobTag         keccak256(abi.encode(chainId, escrow, jobId, provider)) mod r
+ * @input  jobTag         keccak256(abi.encode(chainId, escrow, jobId, provider, client, token,
+ *                        price, expiry)) mod r: binds the segment to one job and its terms
  * @input  workerKeyHash  Poseidon(Ax, Ay) of the key that signed the seal
  * @input  prevHead       head before the segment's first record (0 at the start of a lane)
  * @input  newHead        head after its last record: the signed value
@@ -33,7 +34,8 @@ include "lib/seal.circom";
  * - each enabled record hashes and chains from prevHead to newHead (RecordLink);
  * - 1 <= tEnd - tStart <= 65535, 0 <= tStart[i] - tEnd[i-1] < 2^64 (no overlap), utilBps <= 10000;
  * - tFirst = tStart[0], tLast = tEnd of the last enabled record, usage = sum (tEnd - tStart) * utilBps;
- * - the worker key hashing to workerKeyHash signed Poseidon(SEAL_DOMAIN, newHead) (SealSignature).
+ * - the worker key hashing to workerKeyHash, a point of the prime-order subgroup, signed
+ *   Poseidon(SEAL_DOMAIN, newHead) (SealSignature).
  *
  * Why every time is a 64-bit integer although only tFirst and tLast are range-checked:
  * tLast is computed as tFirst + sum(interval[i]) + sum(gap[i]) over enabled slots (the sum
@@ -52,9 +54,9 @@ include "lib/seal.circom";
  * and newHead in SealSignature (newHead also equals the chained head), prevHead in the first
  * chain hash, meter in the packing equation.
  *
- * Cost (--O2): 4,814 + 771 * N constraints: 771 per slot (RecordLink 705, GatedGap 65,
- * enabled flag 1) and 4,814 per segment (SealSignature 4,690, three Num2Bits(64) 195, less
- * slot 0's absent gap and a few merged). N = 8: 10,982; N = 64: 54,158. Pinned by
+ * Cost (--O2): 4,835 + 771 * N constraints: 771 per slot (RecordLink 705, GatedGap 65,
+ * enabled flag 1) and 4,835 per segment (SealSignature 4,711, three Num2Bits(64) 195, less
+ * slot 0's absent gap and a few merged). N = 8: 11,003; N = 64: 54,179. Pinned by
  * test/circuit-constraints.test.ts; see docs/circuit.md.
  */
 template MeteredSegment(N) {

@@ -86,6 +86,9 @@ export function readPtauPower(path: string, field = "--ptau"): number {
   }
 }
 
+/** Largest development powers of tau looked for in the cache (2^28 is BN254's limit). */
+const MAX_CACHED_POWER = 28;
+
 /**
  * Finds the phase-1 file for a circuit that needs `requiredPower`: `given` when set (it
  * must be large enough), else a development file (shared, cached or generated now).
@@ -128,12 +131,16 @@ export async function resolvePtau(args: {
   const power = Math.max(requiredPower, 8);
   const cacheDir = devPtauCacheDir();
   const path = join(cacheDir, devPtauName(power));
-  if (existsSync(path)) {
-    const sha256 = await fileSha256(path);
-    const known = DEV_PTAU_SHA256[power];
+  // Any cached development file at least this large serves (the key-possession circuit needs
+  // 2^13 and reuses the segment circuit's 2^14 instead of spending minutes on its own).
+  for (let p = power; p <= MAX_CACHED_POWER; p++) {
+    const cached = join(cacheDir, devPtauName(p));
+    if (!existsSync(cached)) continue;
+    const sha256 = await fileSha256(cached);
+    const known = DEV_PTAU_SHA256[p];
     if (known === undefined || sha256 === known)
-      return { path, sha256, power, source: "cached-dev", insecure: true };
-    log(`regenerating ${path}: sha256 ${sha256} is not the known ${known}`);
+      return { path: cached, sha256, power: p, source: "cached-dev", insecure: true };
+    log(`ignoring ${cached}: sha256 ${sha256} is not the known ${known}`);
   }
   log(`generating the development powers of tau 2^${power} in ${cacheDir} (INSECURE; minutes, done once)`);
   await generateDevPtau(power, path);

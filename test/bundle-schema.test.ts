@@ -11,8 +11,17 @@ describe("bundle JSON Schema", () => {
   });
 
   it("names the field and the rule of a malformed bundle", () => {
-    const r = bundleSchema.safeParse({ kind: "meterproof-segment-bundle", version: 1, circuitId: 0 });
+    const r = bundleSchema.safeParse({ kind: "meterproof-segment-bundle", version: 2, circuitId: 0 });
     expect(r.success).toBe(false);
     expect(r.error!.issues[0]).toMatchObject({ path: ["circuitId"], message: "must be positive" });
+  });
+
+  it("refuses a version-1 bundle, whose job has no terms", () => {
+    const r = bundleSchema.safeParse({ kind: "meterproof-segment-bundle", version: 1, circuitId: 8 });
+    expect(r.success).toBe(false);
+    expect(r.error!.issues[0]).toMatchObject({
+      path: ["version"],
+      message: expect.stringMatching(/^must be 2/),
+    });
   });
 });

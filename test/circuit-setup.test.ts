@@ -129,7 +129,7 @@ describe("meterproof setup", () => {
     expect(checked.keyPossession.ok).toBe(true);
     const ok = await cli("setup", "--check", "--size", String(N));
     expect(ok.code).toBe(0);
-    expect(ok.stdout).toContain("match the zkey pinned in the manifest");
+    expect(ok.stdout).toContain("match the zkeys pinned in their manifests");
     const missing = await cli("setup", "--check", "--size", "1023");
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain("manifest.json is missing");

@@ -394,7 +394,10 @@ describe("ComputeEscrow refuses, each with its own custom error", () => {
     const s0 = toSubmissionInput(sub(lane1, 0));
     const receipt = await (await f.d.escrow.submitSegments(1n, [s0, s0])).wait();
     expect(eventsIn(receipt, "SegmentAccepted")).toHaveLength(1);
-    expect(eventsIn(receipt, "SegmentSkipped")[0]).toMatchObject({ jobId: 1n, newHead: sub(lane1, 0).newHead });
+    expect(eventsIn(receipt, "SegmentSkipped")[0]).toMatchObject({
+      jobId: 1n,
+      newHead: sub(lane1, 0).newHead,
+    });
     expect((await f.d.escrow.jobOf(1n)).paid).toBe(payoutOf(seg(lane1, 0)));
     await expectCustomError(f.d.escrow.submitSegments(1n, []), "ComputeEscrow__EmptyBatch", []);
   });

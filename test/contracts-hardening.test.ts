@@ -76,7 +76,12 @@ beforeAll(async () => {
   laneE = await proveLane(f, { ...lane, jobId: 5n, startMs: at(200), records: 24 });
   laneF = await proveLane(f, { ...lane, jobId: 6n, startMs: at(330), records: 8 });
   for (let i = 0; i < 5; i++) {
-    const jobId = await createJobAt(f, { at: T0 - 10 + i, provider: p, budget: parseEther("10"), expiry: EXPIRY });
+    const jobId = await createJobAt(f, {
+      at: T0 - 10 + i,
+      provider: p,
+      budget: parseEther("10"),
+      expiry: EXPIRY,
+    });
     expect(jobId).toBe(BigInt(i + 1));
   }
   // Job 6 got the id the worker bound its trace to, but at twice the price.
@@ -123,10 +128,7 @@ describe("billing order across jobs", () => {
     expect(await f.d.escrow.balanceOf(f.provider.address, f.creditAddress)).toBe(
       payout(laneA, 0) + payout(laneA, 1) + payout(laneB, 0) + payout(laneB, 1),
     );
-    expect(await f.d.escrow.workerLanes(w.keyHash)).toEqual([
-      BigInt(laneA.segments[0]!.segment.tFirst),
-      2n,
-    ]);
+    expect(await f.d.escrow.workerLanes(w.keyHash)).toEqual([BigInt(laneA.segments[0]!.segment.tFirst), 2n]);
     expect((await f.d.escrow.laneOf(2n, w.keyHash)).nextStart).toBe(OPEN_END);
   });
 
@@ -153,8 +155,14 @@ describe("billing order across jobs", () => {
     ]);
     // A lane placed anywhere else is refused as misplaced: after B (which starts later), after
     // a job with no lane, or (laneAfter = 0) after the latest lane, B again.
-    await expectCustomError(trySubmit(4n, sub(laneD, 0), 2n), "ComputeEscrow__WrongLaneAfter", [w.keyHash, 2n]);
-    await expectCustomError(trySubmit(4n, sub(laneD, 0), 9n), "ComputeEscrow__WrongLaneAfter", [w.keyHash, 9n]);
+    await expectCustomError(trySubmit(4n, sub(laneD, 0), 2n), "ComputeEscrow__WrongLaneAfter", [
+      w.keyHash,
+      2n,
+    ]);
+    await expectCustomError(trySubmit(4n, sub(laneD, 0), 9n), "ComputeEscrow__WrongLaneAfter", [
+      w.keyHash,
+      9n,
+    ]);
     await expectCustomError(trySubmit(4n, sub(laneD, 0)), "ComputeEscrow__WrongLaneAfter", [w.keyHash, 0n]);
     await expectCustomError(trySubmit(4n, sub(laneD, 0), LANE_FIRST), "ComputeEscrow__WrongLaneAfter");
   });
@@ -191,7 +199,10 @@ describe("pause and grace", () => {
     await f.chain.setNextTimestamp(unpausedAt);
     const r = await (await escrow.unpause()).wait();
     const paused = BigInt(unpausedAt - pausedAt);
-    expect(eventsIn(r, "PauseTimeRecorded")[0]).toMatchObject({ paused: false, pausedSeconds: BigInt(unpausedAt - pausedAt) });
+    expect(eventsIn(r, "PauseTimeRecorded")[0]).toMatchObject({
+      paused: false,
+      pausedSeconds: BigInt(unpausedAt - pausedAt),
+    });
     expect(await escrow.pausedSeconds()).toBe(paused);
     const closable = BigInt(EXPIRY + GRACE_S) + paused;
     expect(await escrow.closableAt(1n)).toBe(closable);
@@ -206,7 +217,12 @@ describe("pause and grace", () => {
 
     // A job created after the pause is not extended by it.
     const later = Number(closable) + 100;
-    const jobId = await createJobAt(f, { at: later, provider: f.provider.address, budget: 1n, expiry: later + 60 });
+    const jobId = await createJobAt(f, {
+      at: later,
+      provider: f.provider.address,
+      budget: 1n,
+      expiry: later + 60,
+    });
     expect(await escrow.closableAt(jobId)).toBe(BigInt(later + 60 + GRACE_S));
   });
 
@@ -227,7 +243,10 @@ describe("rate card", () => {
     await submit(1n, sub(laneA, 0));
     await (await escrow.setDeviceWeight(H100, 20_000)).wait();
     const r1 = await submit(1n, sub(laneA, 1));
-    expect(eventsIn(r1, "SegmentAccepted")[0]).toMatchObject({ weightBps: 10_000n, payout: payout(laneA, 1) });
+    expect(eventsIn(r1, "SegmentAccepted")[0]).toMatchObject({
+      weightBps: 10_000n,
+      payout: payout(laneA, 1),
+    });
     const rb = await submit(2n, sub(laneB, 0));
     expect(eventsIn(rb, "SegmentAccepted")[0]).toMatchObject({
       weightBps: 20_000n,

@@ -189,7 +189,9 @@ class Model {
     }
     const key = lanes[l]!.lane.key.keyHash;
     const others = [...lanesNow.entries()].filter(([i]) => i !== l && lanes[i]!.lane.key.keyHash === key);
-    const before = others.filter(([, o]) => o.start <= tFirst).sort(([, a], [, b]) => (a.start < b.start ? 1 : -1))[0];
+    const before = others
+      .filter(([, o]) => o.start <= tFirst)
+      .sort(([, a], [, b]) => (a.start < b.start ? 1 : -1))[0];
     const firstStart = others.reduce((m, [, o]) => (o.start < m ? o.start : m), OPEN_END);
     const nextStart = before ? before[1].nextStart : firstStart;
     if (before && tFirst < before[1].end) return "ComputeEscrow__TimeAlreadyBilled";
@@ -318,7 +320,9 @@ function prepare(m: Model, a: Action): () => Promise<string> {
           subs.push(toSubmissionInput({ ...s, laneAfter }));
         }
         return outcome(
-          subs.length === 1 ? escrow.submitSegment(lane.jobId, subs[0]!) : escrow.submitSegments(lane.jobId, subs),
+          subs.length === 1
+            ? escrow.submitSegment(lane.jobId, subs[0]!)
+            : escrow.submitSegments(lane.jobId, subs),
         );
       };
     }

@@ -97,9 +97,11 @@ describe("WorkerRegistry", () => {
 
   it("refuses bad keys, duplicates and a GPU registered twice", async () => {
     const registry = d.registry.connect(provider);
-    await expectCustomError(registry.registerWorker(0n, H100, gpu(1), NO_PROOF), "WorkerRegistry__InvalidKeyHash", [
-      0n,
-    ]);
+    await expectCustomError(
+      registry.registerWorker(0n, H100, gpu(1), NO_PROOF),
+      "WorkerRegistry__InvalidKeyHash",
+      [0n],
+    );
     await expectCustomError(
       registry.registerWorker(FIELD_MODULUS, H100, gpu(1), NO_PROOF),
       "WorkerRegistry__InvalidKeyHash",
@@ -164,7 +166,9 @@ describe("WorkerRegistry", () => {
     );
     // A changed proof word.
     await expectCustomError(
-      d.registry.connect(provider).registerWorker(k1.keyHash, H100, gpu(1), [proof[0]! + 1n, ...proof.slice(1)]),
+      d.registry
+        .connect(provider)
+        .registerWorker(k1.keyHash, H100, gpu(1), [proof[0]! + 1n, ...proof.slice(1)]),
       "WorkerRegistry__InvalidKeyProof",
     );
     await d.registry.connect(provider).registerWorker(k1.keyHash, H100, gpu(1), proof);
@@ -185,9 +189,11 @@ describe("WorkerRegistry", () => {
       "WorkerRegistry__NotAttestorOrAdmin",
       [other.address],
     );
-    await expectCustomError(d.registry.connect(attestor).releaseGpu(gpu(6), reason), "WorkerRegistry__UnknownGpu", [
-      gpu(6),
-    ]);
+    await expectCustomError(
+      d.registry.connect(attestor).releaseGpu(gpu(6), reason),
+      "WorkerRegistry__UnknownGpu",
+      [gpu(6)],
+    );
     const released = await (await d.registry.connect(attestor).releaseGpu(gpu(5), reason)).wait();
     expect(decodeEvents(released!.logs).find((e) => e.name === "GpuReleased")?.args).toMatchObject({
       gpuUuidHash: gpu(5),
@@ -216,9 +222,11 @@ describe("WorkerRegistry", () => {
       "WorkerRegistry__NotWorkerProvider",
       [k1.keyHash, other.address],
     );
-    await expectCustomError(d.registry.connect(provider).setActive(8n, false), "WorkerRegistry__UnknownWorker", [
-      8n,
-    ]);
+    await expectCustomError(
+      d.registry.connect(provider).setActive(8n, false),
+      "WorkerRegistry__UnknownWorker",
+      [8n],
+    );
     await (await d.registry.connect(provider).setActive(k1.keyHash, false)).wait();
     expect((await d.registry.workerOf(k1.keyHash)).active).toBe(false);
     expect((await d.registry.billingStatus(k1.keyHash))[2]).toBe(false);
@@ -235,7 +243,10 @@ describe("WorkerRegistry", () => {
     expect(await d.registry.requireAttestation()).toBe(true);
     expect((await d.registry.billingStatus(k))[3]).toBe(false);
 
-    await expectCustomError(d.registry.connect(provider).approveWorker(k), "AccessControlUnauthorizedAccount");
+    await expectCustomError(
+      d.registry.connect(provider).approveWorker(k),
+      "AccessControlUnauthorizedAccount",
+    );
     await expectCustomError(d.registry.connect(attestor).approveWorker(8n), "WorkerRegistry__UnknownWorker", [
       8n,
     ]);
@@ -292,7 +303,9 @@ describe("deployment", () => {
       closeGracePeriod: 777n,
       maxWeightBps: 100_000n,
     });
-    const registryConfig = (await logsOf(fresh.addresses.registry)).find((e) => e.name === "RegistryConfigured");
+    const registryConfig = (await logsOf(fresh.addresses.registry)).find(
+      (e) => e.name === "RegistryConfigured",
+    );
     expect(registryConfig?.args).toMatchObject({
       admin: admin.address,
       keyVerifier: fresh.addresses.keyVerifier,

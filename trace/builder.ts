@@ -9,13 +9,13 @@ import {
   type JobRef,
   type RecordFields,
 } from "./hashing.ts";
+import { FORMAT_VERSION } from "./constants.ts";
 import { signSeal, type WorkerKey } from "./keys.ts";
 import {
   headerSchema,
   MAX_EXPIRY_SECONDS,
   recordSchema,
   toJson,
-  TRACE_FORMAT_VERSION,
   type TraceHeaderJson,
   type TraceRecordJson,
   type TraceSealJson,
@@ -96,7 +96,7 @@ export class TraceBuilder {
       throw new TraceError("terms.expiry", `must be unix seconds below 2^40, got ${expiry}`);
     const header = toJson({
       type: "header",
-      version: TRACE_FORMAT_VERSION,
+      version: FORMAT_VERSION,
       chainId: job.chainId,
       escrow: job.escrow,
       jobId: job.jobId,

@@ -16,7 +16,9 @@ const g2 = z
 export const bundleSchema = z.strictObject({
   kind: z.literal("meterproof-segment-bundle"),
   // Version 2: the job carries the terms its tag commits to.
-  version: z.literal(2, { error: "must be 2 (bundles of version 1 predate job terms in the tag: prove again)" }),
+  version: z.literal(2, {
+    error: "must be 2 (bundles of version 1 predate job terms in the tag: prove again)",
+  }),
   /** Circuit id = segment size N of the MeteredSegment(N) circuit that proved it. */
   circuitId: uintNumber(2 ** 32 - 1, "a uint32").refine((v) => v > 0, { message: "must be positive" }),
   /** SHA-256 of the verification key file the proof was made for. */

@@ -6,8 +6,11 @@ export const FIELD_MODULUS = 218882428718392752222464057452572750885483644004160
 /** Order of the prime-order subgroup of BabyJubjub; EdDSA `S` must be below it. */
 export const SUBGROUP_ORDER = 2736030358979909402780800718157159386076813972158567259200215660948447373041n;
 
-/** Trace format version written in every header. */
-export const FORMAT_VERSION = 1;
+/**
+ * Trace format version written in every header. Version 2 added the job's terms to the
+ * header, and its jobTag commits to them; version 1 traces are refused (trace/schema.ts).
+ */
+export const FORMAT_VERSION = 2;
 
 /** Longest interval one record may cover, in milliseconds (16 bits in the circuit). */
 export const MAX_INTERVAL_MS = 65535;

@@ -4,6 +4,7 @@ import type { JobRef } from "./hashing.ts";
 import {
   ENERGY_MJ_BITS,
   FIELD_MODULUS,
+  FORMAT_VERSION,
   MAX_INTERVAL_MS,
   MAX_UTIL_BPS,
   MEM_MIB_BITS,
@@ -15,12 +16,6 @@ import {
  * elements and other values that may exceed 2^53 are decimal strings on disk and bigints
  * in memory; every rule's message says what is allowed so errors can name field and rule.
  */
-
-/**
- * Trace format version written in every header. Version 2 added the job's terms to the
- * header, and its jobTag commits to them; version 1 traces are refused (see `headerSchema`).
- */
-export const TRACE_FORMAT_VERSION = 2;
 
 const decimal = (max: bigint, maxName: string) =>
   z.string({ error: "must be a decimal integer string" }).transform((v, ctx) => {
@@ -60,7 +55,7 @@ const address = z
 /** Why a version-1 trace cannot be used: said once, in the checker's and the worker's errors. */
 export const VERSION_1_REFUSAL =
   "is 1: a version-1 trace's jobTag does not commit to the job's terms (client, token, price, expiry), so the " +
-  `escrow cannot pay for it; only version ${TRACE_FORMAT_VERSION} traces are accepted`;
+  `escrow cannot pay for it; only version ${FORMAT_VERSION} traces are accepted`;
 
 /**
  * The job's terms as the escrow stores them (IComputeEscrow.Job), which the jobTag commits to:
@@ -84,8 +79,8 @@ export const termsSchema = z.strictObject(
 
 export const headerSchema = z.strictObject({
   type: z.literal("header"),
-  version: z.literal(TRACE_FORMAT_VERSION, {
-    error: (issue) => (issue.input === 1 ? VERSION_1_REFUSAL : `must be ${TRACE_FORMAT_VERSION}`),
+  version: z.literal(FORMAT_VERSION, {
+    error: (issue) => (issue.input === 1 ? VERSION_1_REFUSAL : `must be ${FORMAT_VERSION}`),
   }),
   chainId: uint256String,
   escrow: address,

@@ -113,10 +113,11 @@ export function registerJob(program: Command): void {
       if (!ev) throw new CliError(`createJob (tx ${receipt.hash}) emitted no JobCreated event`, EXIT_FAILED);
       const terms = { client: ev.client, token: ev.token, price: ev.price, expiry: ev.expiry };
       const ref = { chainId: session.chainId, escrow: escrowAddress, jobId: ev.jobId, provider, terms };
-      if (computeJobTag(ref) !== ev.jobTag) {
+      const computed = computeJobTag(ref);
+      if (computed !== ev.jobTag) {
         console.error(
           `meterproof: warning: the escrow's jobTag ${ev.jobTag} is not keccak256(abi.encode(chainId, escrow, jobId, ` +
-            `provider, client, token, price, expiry)) mod r = ${computeJobTag(ref)}: this escrow does not commit to ` +
+            `provider, client, token, price, expiry)) mod r = ${computed}: this escrow does not commit to ` +
             "the job's terms (an older version?), and the worker will refuse the job",
         );
       }

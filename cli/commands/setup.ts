@@ -38,12 +38,12 @@ export function registerSetup(program: Command): void {
             if (!result.ok) {
               for (const p of result.problems) console.error(`  ${p}`);
               throw new CliError(
-                `setup --check: segment_${opts.size} does not match its manifest`,
+                `setup --check: segment_${opts.size} or key_possession does not match its manifest`,
                 EXIT_FAILED,
               );
             }
             console.log(
-              `segment_${opts.size}: verification key and verifier match the zkey pinned in the manifest`,
+              `segment_${opts.size} and key_possession: verification keys and verifiers match the zkeys pinned in their manifests`,
             );
             if (result.manifest?.setup.insecure) console.log(INSECURE_BANNER[0]);
             return;
