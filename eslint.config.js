@@ -13,6 +13,7 @@ export default tseslint.config(
       "coverage/",
       "contracts/generated/",
       "ignition/deployments/",
+      "dist/",
     ],
   },
   js.configs.recommended,

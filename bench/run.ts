@@ -10,6 +10,8 @@ const sections: Record<string, () => Promise<BenchSection>> = {
   circuit: async () => (await import("./circuit.ts")).benchCircuit(),
   proving: async () => (await import("./proving.ts")).benchProving(),
   gas: async () => (await import("./gas.ts")).benchGas(),
+  segments: async () => (await import("./segment-size.ts")).benchSegmentSize(),
+  batch: async () => (await import("./batch-verify.ts")).benchBatchVerify(),
   audit: async () => (await import("./audit.ts")).benchAudit(),
   worker: async () => (await import("./worker.ts")).benchWorker(),
 };

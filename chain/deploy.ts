@@ -1,11 +1,14 @@
 import { encodeBytes32String, type Signer } from "ethers";
 import {
+  deployBatchVerifier,
   deployContract,
   deployKeyVerifier,
   deployVerifier,
   type ComputeCredit,
   type ComputeEscrow,
   type IGroth16Verifier5,
+  type ISegmentBatchVerifier,
+  type UsageVerifier,
   type SegmentVerifierRouter,
   type WorkerRegistry,
 } from "../contracts/index.ts";
@@ -36,17 +39,23 @@ export interface MeterproofDeployment {
   credit: ComputeCredit;
   registry: WorkerRegistry;
   router: SegmentVerifierRouter;
+  /** Verifies segment proofs for any marketplace and keeps the worker-time ledger. */
+  usageVerifier: UsageVerifier;
   escrow: ComputeEscrow;
   /** Generated Groth16 verifiers by circuit id (segment size N). */
   verifiers: Map<number, IGroth16Verifier5>;
+  /** Generated batch verifiers (one multi-pairing for many proofs) by circuit id. */
+  batchVerifiers: Map<number, ISegmentBatchVerifier>;
   addresses: {
     credit: string;
     /** Verifier of worker-key possession proofs, which the registry calls. */
     keyVerifier: string;
     registry: string;
     router: string;
+    usageVerifier: string;
     escrow: string;
     verifiers: Record<string, string>;
+    batchVerifiers: Record<string, string>;
   };
 }
 
@@ -66,8 +75,8 @@ export interface DeployOptions {
 
 /**
  * Deploys the whole set (ComputeCredit, the key-possession verifier and the WorkerRegistry
- * that calls it, SegmentVerifierRouter with one
- * generated verifier per circuit size, ComputeEscrow), registers the verifiers and sets the
+ * that calls it, SegmentVerifierRouter with the generated single and batch verifiers of each
+ * circuit size, the UsageVerifier over it, ComputeEscrow), registers the verifiers and sets the
  * rate card. Used by the tests, the demo and `meterproof deploy`; the Hardhat Ignition module
  * in ignition/modules/Meterproof.ts deploys the same set.
  */
@@ -89,17 +98,22 @@ export async function deployMeterproof(opts: DeployOptions): Promise<MeterproofD
   );
   const router = await deployContract("SegmentVerifierRouter", [deployer], signer);
   const verifiers = new Map<number, IGroth16Verifier5>();
+  const batchVerifiers = new Map<number, ISegmentBatchVerifier>();
   for (const size of sizes) {
     const verifier = await deployVerifier(size, signer);
     verifiers.set(size, verifier);
     await (await router.setVerifier(size, await verifier.getAddress())).wait();
+    const batchVerifier = await deployBatchVerifier(size, signer);
+    batchVerifiers.set(size, batchVerifier);
+    await (await router.setBatchVerifier(size, await batchVerifier.getAddress())).wait();
   }
+  const usageVerifier = await deployContract("UsageVerifier", [await router.getAddress()], signer);
   const escrow = await deployContract(
     "ComputeEscrow",
     [
       deployer,
       await registry.getAddress(),
-      await router.getAddress(),
+      await usageVerifier.getAddress(),
       opts.maxClockSkewMs ?? DEFAULT_MAX_CLOCK_SKEW_MS,
       opts.closeGracePeriod ?? DEFAULT_CLOSE_GRACE_PERIOD,
     ],
@@ -114,22 +128,29 @@ export async function deployMeterproof(opts: DeployOptions): Promise<MeterproofD
     await handOver(router, admin, deployer, []);
   }
 
-  const verifierAddresses: Record<string, string> = {};
-  for (const [size, v] of verifiers) verifierAddresses[String(size)] = await v.getAddress();
+  const addressesOf = async (m: Map<number, { getAddress(): Promise<string> }>) => {
+    const out: Record<string, string> = {};
+    for (const [size, v] of m) out[String(size)] = await v.getAddress();
+    return out;
+  };
   return {
     chainId,
     credit,
     registry,
     router,
+    usageVerifier,
     escrow,
     verifiers,
+    batchVerifiers,
     addresses: {
       credit: await credit.getAddress(),
       keyVerifier: await keyVerifier.getAddress(),
       registry: await registry.getAddress(),
       router: await router.getAddress(),
+      usageVerifier: await usageVerifier.getAddress(),
       escrow: await escrow.getAddress(),
-      verifiers: verifierAddresses,
+      verifiers: await addressesOf(verifiers),
+      batchVerifiers: await addressesOf(batchVerifiers),
     },
   };
 }

@@ -31,9 +31,12 @@ export const deploymentFileSchema = z.strictObject({
     keyVerifier: address,
     registry: address,
     router: address,
+    usageVerifier: address,
     escrow: address,
     /** Generated Groth16 verifier by circuit id (segment size N). */
     verifiers: z.record(z.string().regex(/^[1-9][0-9]*$/, "must be a circuit size"), address),
+    /** Generated batch verifier by circuit id. */
+    batchVerifiers: z.record(z.string().regex(/^[1-9][0-9]*$/, "must be a circuit size"), address),
   }),
   parameters: z.strictObject({
     maxClockSkewMs: z.number().int().nonnegative(),

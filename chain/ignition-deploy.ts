@@ -8,7 +8,7 @@
 import { join } from "node:path";
 import { getAddress } from "ethers";
 import type { DeploymentFile } from "./deployment-file.ts";
-import { REPO_ROOT, verifierContractName } from "../contracts/index.ts";
+import { REPO_ROOT, batchVerifierContractName, verifierContractName } from "../contracts/index.ts";
 
 export interface IgnitionDeployOptions {
   rpcUrl: string;
@@ -36,6 +36,7 @@ const FUTURES = {
   keyVerifier: "Meterproof#KeyPossessionGroth16Verifier",
   registry: "Meterproof#WorkerRegistry",
   router: "Meterproof#SegmentVerifierRouter",
+  usageVerifier: "Meterproof#UsageVerifier",
   escrow: "Meterproof#ComputeEscrow",
 } as const;
 
@@ -94,20 +95,27 @@ export async function deployWithIgnition(opts: IgnitionDeployOptions): Promise<D
       return getAddress(c.address);
     };
     const verifiers: Record<string, string> = {};
-    for (const size of opts.circuitSizes) verifiers[String(size)] = addressOf(`Meterproof#Verifier${size}`);
+    const batchVerifiers: Record<string, string> = {};
+    for (const size of opts.circuitSizes) {
+      verifiers[String(size)] = addressOf(`Meterproof#Verifier${size}`);
+      batchVerifiers[String(size)] = addressOf(`Meterproof#BatchVerifier${size}`);
+    }
     const addresses = {
       credit: addressOf(FUTURES.credit),
       keyVerifier: addressOf(FUTURES.keyVerifier),
       registry: addressOf(FUTURES.registry),
       router: addressOf(FUTURES.router),
+      usageVerifier: addressOf(FUTURES.usageVerifier),
       escrow: addressOf(FUTURES.escrow),
       verifiers,
+      batchVerifiers,
     };
 
     // A journal replayed against a chain that was reset reports contracts that are not there.
     for (const [name, address] of [
-      ...Object.entries(addresses).filter(([k]) => k !== "verifiers"),
+      ...Object.entries(addresses).filter(([k]) => k !== "verifiers" && k !== "batchVerifiers"),
       ...Object.entries(verifiers).map(([n, a]) => [verifierContractName(Number(n)), a]),
+      ...Object.entries(batchVerifiers).map(([n, a]) => [batchVerifierContractName(Number(n)), a]),
     ] as [string, string][]) {
       if ((await request("eth_getCode", [address, "latest"])) === "0x") {
         throw new IgnitionDeployError(

@@ -1,5 +1,10 @@
 import type { Provider } from "ethers";
-import { attachContract, loadArtifact, verifierContractName } from "../contracts/index.ts";
+import {
+  attachContract,
+  batchVerifierContractName,
+  loadArtifact,
+  verifierContractName,
+} from "../contracts/index.ts";
 
 export interface VerifierCheck {
   name: string;
@@ -68,6 +73,68 @@ export async function checkDeployedVerifier(args: {
     detail: refuses
       ? "the same proof with meter + 1 is refused"
       : "the same proof verifies for other public signals",
+  });
+  return checks;
+}
+
+/**
+ * Checks a deployed batch verifier of circuit `size` against the local build: its runtime code
+ * equals the compiled SegmentGroth16BatchVerifier{N} (generated from the zkey that `setup
+ * --check` vouches for), it accepts a fresh batch of proofs made with the local zkey, and it
+ * refuses the same batch with two statements' signals swapped.
+ */
+export async function checkDeployedBatchVerifier(args: {
+  provider: Provider;
+  address: string;
+  size: number;
+  /** At least two proofs (Solidity words) of the local zkey, with their public signals. */
+  proofs: readonly (readonly bigint[])[];
+  publicSignals: readonly (readonly bigint[])[];
+}): Promise<VerifierCheck[]> {
+  const checks: VerifierCheck[] = [];
+  const artifact = loadArtifact(batchVerifierContractName(args.size));
+  const code = (await args.provider.getCode(args.address)).toLowerCase();
+  const expected = artifact.deployedBytecode.toLowerCase();
+  checks.push({
+    name: "batch runtime code",
+    ok: code === expected,
+    detail:
+      code === "0x"
+        ? `no contract at ${args.address}`
+        : code === expected
+          ? `equals the compiled ${artifact.contractName} (${(expected.length - 2) / 2} bytes)`
+          : `differs from the compiled ${artifact.contractName} (${(code.length - 2) / 2} bytes on chain, ${(expected.length - 2) / 2} built)`,
+  });
+  if (code === "0x") return checks;
+  const verifier = attachContract("ISegmentBatchVerifier", args.address, args.provider);
+  const n = args.proofs.length;
+  const call = (signals: readonly (readonly bigint[])[]) =>
+    verifier
+      .verifyBatch(
+        args.proofs.map((p) => [...p]),
+        signals.map((s) => [...s]),
+      )
+      .catch(() => false);
+  const accepts = await call(args.publicSignals);
+  checks.push({
+    name: "batch accepts proofs of the local zkey",
+    ok: accepts,
+    detail: accepts
+      ? `a fresh batch of ${n} proofs verifies on chain`
+      : `a fresh batch of ${n} proofs made with the local zkey does not verify on chain`,
+  });
+  const swapped = [...args.publicSignals];
+  if (n >= 2) [swapped[0], swapped[1]] = [swapped[1]!, swapped[0]!];
+  else swapped[0] = args.publicSignals[0]!.map((v, i) => (i === 4 ? v + 1n : v));
+  const refuses = !(await call(swapped));
+  checks.push({
+    name: "batch refuses other statements",
+    ok: refuses,
+    detail: refuses
+      ? n >= 2
+        ? "the same batch with two proofs' signals swapped is refused"
+        : "the same batch with meter + 1 is refused"
+      : "the batch verifies for other public signals",
   });
   return checks;
 }

@@ -7,13 +7,16 @@
  */
 import { createHash } from "node:crypto";
 import { createReadStream, existsSync, readFileSync } from "node:fs";
-import { dirname, join, relative, sep } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join, relative, sep } from "node:path";
 import { z } from "zod";
+import { packageRoot } from "../trace/package-root.ts";
 import configJson from "./circuits.json" with { type: "json" };
 
-/** The repository root: artifacts are found relative to it. */
-export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
+/**
+ * The repository root (the installed package's folder when meterproof runs from node_modules):
+ * artifacts are found relative to it.
+ */
+export const REPO_ROOT = packageRoot(import.meta.url);
 /** The folder holding the circom sources and circuits.json. */
 export const CIRCUITS_DIR = join(REPO_ROOT, "circuits");
 
@@ -89,6 +92,10 @@ export interface CircuitSpec {
   verifierFile: string;
   /** Contract declared in that file. */
   contractName: string;
+  /** File under contracts/generated/ of the batch verifier (segment circuits only). */
+  batchVerifierFile?: string;
+  /** Contract declared in that file. */
+  batchContractName?: string;
   /** The command that builds it, for error messages. */
   setupCommand: string;
 }
@@ -104,6 +111,8 @@ export function segmentSpec(size: number): CircuitSpec {
     publicSignals: circuitConfig.publicSignals,
     verifierFile: `SegmentVerifier${size}.sol`,
     contractName: `SegmentGroth16Verifier${size}`,
+    batchVerifierFile: `SegmentBatchVerifier${size}.sol`,
+    batchContractName: `SegmentGroth16BatchVerifier${size}`,
     setupCommand: `meterproof setup --size ${size}`,
   };
 }
@@ -146,6 +155,10 @@ export interface CircuitArtifacts {
   verifier: string;
   /** Contract declared in the verifier file. */
   contractName: string;
+  /** contracts/generated/SegmentBatchVerifier{N}.sol; absent for the key-possession circuit. */
+  batchVerifier?: string;
+  /** Contract declared in the batch verifier file. */
+  batchContractName?: string;
 }
 
 /** The artifact paths of a circuit under repository root `root`. */
@@ -165,6 +178,12 @@ export function specArtifacts(spec: CircuitSpec, root = REPO_ROOT): CircuitArtif
     stages: join(dir, "stages.json"),
     verifier: join(root, "contracts", "generated", spec.verifierFile),
     contractName: spec.contractName,
+    ...(spec.batchVerifierFile && spec.batchContractName
+      ? {
+          batchVerifier: join(root, "contracts", "generated", spec.batchVerifierFile),
+          batchContractName: spec.batchContractName,
+        }
+      : {}),
   };
 }
 
@@ -222,6 +241,8 @@ export const manifestSchema = z.strictObject({
     zkey: artifactSchema,
     vkey: artifactSchema,
     verifier: artifactSchema,
+    /** The batch verifier (segment circuits; setup/batch-verifier.ts writes it from the vkey). */
+    batchVerifier: artifactSchema.optional(),
   }),
 });
 

@@ -7,36 +7,30 @@ import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {IComputeEscrow} from "./interfaces/IComputeEscrow.sol";
-import {ISegmentVerifier} from "./interfaces/ISegmentVerifier.sol";
+import {IUsageVerifier} from "./interfaces/IUsageVerifier.sol";
 import {IWorkerRegistry} from "./interfaces/IWorkerRegistry.sol";
 
 /// @title ComputeEscrow
 /// @notice Escrow of compute jobs paid per proven trace segment. See IComputeEscrow and
-/// docs/contracts.md for the rules; DESIGN.md for the protocol.
+/// docs/contracts.md for the rules; DESIGN.md for the protocol. Proofs and the ledger of worker
+/// time are the UsageVerifier's; this contract keeps jobs, budgets, the rate card and payouts.
 contract ComputeEscrow is IComputeEscrow, AccessControl, Pausable, ReentrancyGuard {
     using SafeERC20 for IERC20;
 
     /// @notice Role that may pause and unpause the escrow.
     bytes32 public constant PAUSER_ROLE = keccak256("PAUSER_ROLE");
 
-    /// @dev Order of the BN254 scalar field (jobTag is reduced modulo it).
-    uint256 internal constant FIELD_MODULUS =
-        21888242871839275222246405745257275088548364400416034343698204186575808495617;
     /// @dev usage of one fully busy GPU-hour (1e7 bps·ms per second) times the H100 weight 1e4.
     uint256 internal constant PAYOUT_DIVISOR = 1e7 * 1e4 * 3600;
     uint256 private constant TIME_MASK = type(uint64).max;
-    /// @dev nextStart of a lane with no later lane of its worker; firstStart of a worker without lanes.
-    uint64 private constant OPEN_END = type(uint64).max;
 
     /// @inheritdoc IComputeEscrow
     uint32 public constant MAX_WEIGHT_BPS = 100_000;
-    /// @inheritdoc IComputeEscrow
-    uint256 public constant LANE_FIRST = type(uint256).max;
 
     /// @notice Registry of worker keys.
     IWorkerRegistry public immutable registry;
-    /// @notice Verifier of segment proofs (a SegmentVerifierRouter).
-    ISegmentVerifier public immutable verifier;
+    /// @inheritdoc IComputeEscrow
+    IUsageVerifier public immutable usageVerifier;
     /// @inheritdoc IComputeEscrow
     uint64 public immutable maxClockSkewMs;
     /// @inheritdoc IComputeEscrow
@@ -62,26 +56,7 @@ contract ComputeEscrow is IComputeEscrow, AccessControl, Pausable, ReentrancyGua
         uint128 refunded;
     }
 
-    /// @dev A lane's billed span and weight, one slot (its head is kept apart: it changes with
-    /// every segment, and a fresh head slot is what a lane's first segment pays for anyway).
-    struct LaneSpan {
-        uint64 start;
-        uint64 end;
-        uint64 nextStart;
-        uint32 weightBps;
-    }
-
-    /// @dev The worker's lanes in time order form a list: each lane knows where the next one
-    /// starts; the worker knows its first start and its latest lane.
-    struct WorkerLanes {
-        uint64 firstStart;
-        uint192 latestJob;
-    }
-
     mapping(uint256 jobId => JobRecord) private _jobs;
-    mapping(uint256 jobId => mapping(uint256 workerKeyHash => uint256 head)) private _laneHeads;
-    mapping(uint256 jobId => mapping(uint256 workerKeyHash => LaneSpan)) private _laneSpans;
-    mapping(uint256 workerKeyHash => WorkerLanes) private _workerLanes;
     mapping(bytes32 deviceClass => uint32 weightBps) private _weights;
     mapping(address provider => mapping(address token => uint256)) private _balances;
     /// @dev Paused time before the current pause, and when the current pause began (0: not paused).
@@ -90,21 +65,21 @@ contract ComputeEscrow is IComputeEscrow, AccessControl, Pausable, ReentrancyGua
 
     /// @param admin The network admin: sets the rate card, grants roles; also the first pauser.
     /// @param registry_ The WorkerRegistry.
-    /// @param verifier_ The segment verifier (SegmentVerifierRouter).
+    /// @param usageVerifier_ The UsageVerifier: verifies proofs and keeps the worker-time ledger.
     /// @param maxClockSkewMs_ How far (ms) a worker's clock may be off the chain's in window checks.
     /// @param closeGracePeriod_ Seconds after expiry during which the provider may still submit
     /// segments and the client may not yet close the job.
     constructor(
         address admin,
         IWorkerRegistry registry_,
-        ISegmentVerifier verifier_,
+        IUsageVerifier usageVerifier_,
         uint64 maxClockSkewMs_,
         uint64 closeGracePeriod_
     ) {
         if (address(registry_).code.length == 0) revert ComputeEscrow__NotAContract(address(registry_));
-        if (address(verifier_).code.length == 0) revert ComputeEscrow__NotAContract(address(verifier_));
+        if (address(usageVerifier_).code.length == 0) revert ComputeEscrow__NotAContract(address(usageVerifier_));
         registry = registry_;
-        verifier = verifier_;
+        usageVerifier = usageVerifier_;
         maxClockSkewMs = maxClockSkewMs_;
         closeGracePeriod = closeGracePeriod_;
         _grantRole(DEFAULT_ADMIN_ROLE, admin);
@@ -112,7 +87,7 @@ contract ComputeEscrow is IComputeEscrow, AccessControl, Pausable, ReentrancyGua
         emit EscrowConfigured(
             admin,
             address(registry_),
-            address(verifier_),
+            address(usageVerifier_),
             maxClockSkewMs_,
             closeGracePeriod_,
             MAX_WEIGHT_BPS
@@ -204,140 +179,91 @@ contract ComputeEscrow is IComputeEscrow, AccessControl, Pausable, ReentrancyGua
     // ---------------------------------------------------------------- segments
 
     /// @inheritdoc IComputeEscrow
-    function submitSegment(uint256 jobId, Submission calldata submission) external whenNotPaused {
-        _accept(jobId, _openJob(jobId), submission);
+    function submitSegment(uint256 jobId, IUsageVerifier.Submission calldata s) external whenNotPaused {
+        JobRecord storage job = _openJob(jobId);
+        bytes32 deviceClass = _billableClass(s.workerKeyHash, job.provider);
+        _checkWindow(job, s.meter);
+        IUsageVerifier.Usage memory usage = usageVerifier.recordSegment(
+            _terms(jobId, job),
+            s,
+            _weights[deviceClass]
+        );
+        _pay(jobId, job, s, usage, deviceClass);
     }
 
     /// @inheritdoc IComputeEscrow
-    function submitSegments(uint256 jobId, Submission[] calldata submissions) external whenNotPaused {
-        if (submissions.length == 0) revert ComputeEscrow__EmptyBatch();
-        JobRecord storage job = _openJob(jobId);
-        for (uint256 i = 0; i < submissions.length; ++i) {
-            Submission calldata s = submissions[i];
-            if (_alreadyAccepted(jobId, s)) emit SegmentSkipped(jobId, s.workerKeyHash, s.newHead);
-            else _accept(jobId, job, s);
+    function submitSegments(BatchEntry[] calldata entries) external whenNotPaused {
+        uint256 n = entries.length;
+        if (n == 0) revert ComputeEscrow__EmptyBatch();
+        // The distinct jobs of the batch, in order of first appearance, and each entry's index.
+        uint256[] memory jobIds = new uint256[](n);
+        IUsageVerifier.JobTerms[] memory terms = new IUsageVerifier.JobTerms[](n);
+        IUsageVerifier.Entry[] memory batch = new IUsageVerifier.Entry[](n);
+        bytes32[] memory classes = new bytes32[](n);
+        uint256 jobCountInBatch;
+        uint256 lastWorker;
+        address lastProvider;
+        bytes32 lastClass;
+        for (uint256 i = 0; i < n; ++i) {
+            BatchEntry calldata e = entries[i];
+            uint256 j = 0;
+            while (j < jobCountInBatch && jobIds[j] != e.jobId) ++j;
+            JobRecord storage job = _openJob(e.jobId);
+            if (j == jobCountInBatch) {
+                jobIds[j] = e.jobId;
+                terms[j] = _terms(e.jobId, job);
+                ++jobCountInBatch;
+            }
+            // A backlog is mostly one worker's segments: ask the registry once per run of them.
+            uint256 worker = e.submission.workerKeyHash;
+            address provider = job.provider;
+            if (i == 0 || worker != lastWorker || provider != lastProvider) {
+                (lastWorker, lastProvider) = (worker, provider);
+                lastClass = _billableClass(worker, provider);
+            }
+            _checkWindow(job, e.submission.meter);
+            classes[i] = lastClass;
+            batch[i] = IUsageVerifier.Entry(uint32(j), _weights[lastClass], e.submission);
+        }
+        assembly ("memory-safe") {
+            mstore(terms, jobCountInBatch)
+        }
+        IUsageVerifier.Usage[] memory usages = usageVerifier.recordSegments(terms, batch);
+        for (uint256 i = 0; i < n; ++i) {
+            BatchEntry calldata e = entries[i];
+            if (usages[i].skipped) {
+                emit SegmentSkipped(e.jobId, e.submission.workerKeyHash, e.submission.newHead);
+            } else {
+                _pay(e.jobId, _jobs[e.jobId], e.submission, usages[i], classes[i]);
+            }
         }
     }
 
-    /// @dev Checks a segment in the order of IComputeEscrow.submitSegment, then pays it.
-    function _accept(uint256 jobId, JobRecord storage job, Submission calldata s) private {
-        address provider = job.provider;
-        bytes32 deviceClass = _billableClass(s.workerKeyHash, provider);
-        _checkContinues(jobId, s);
-        (uint64 tFirst, uint64 tLast, uint256 usage) = _unpackMeter(s.meter);
-        _checkWindow(job, tFirst, tLast);
-        uint32 weight = _claimTime(jobId, s, deviceClass, tFirst, tLast);
-        if (!verifier.verifySegment(s.circuitId, s.proof, _publicSignals(_jobTag(jobId, job), s))) {
-            revert ComputeEscrow__InvalidProof(jobId, s.workerKeyHash);
-        }
-
-        _laneHeads[jobId][s.workerKeyHash] = s.newHead;
-        uint256 payout = _credit(job, provider, usage * weight);
+    /// @dev Credits a proven segment at its lane's weight and announces it. A lane that started
+    /// with no weight (an unrated class) reverts the whole call.
+    function _pay(
+        uint256 jobId,
+        JobRecord storage job,
+        IUsageVerifier.Submission calldata s,
+        IUsageVerifier.Usage memory usage,
+        bytes32 deviceClass
+    ) private {
+        uint32 weight = usage.laneData;
+        if (weight == 0) revert ComputeEscrow__DeviceClassNotRated(deviceClass);
+        uint256 payout = _credit(job, job.provider, usage.usage * weight);
         emit SegmentAccepted(
             jobId,
             s.workerKeyHash,
             s.newHead,
             s.circuitId,
             s.prevHead,
-            tFirst,
-            tLast,
-            usage,
+            usage.tFirst,
+            usage.tLast,
+            usage.usage,
             weight,
             payout,
             msg.sender
         );
-    }
-
-    /// @dev The segment must continue its lane: its prevHead must be the lane's head.
-    function _checkContinues(uint256 jobId, Submission calldata s) private view {
-        uint256 head = _laneHeads[jobId][s.workerKeyHash];
-        if (s.prevHead != head) {
-            // Replay protection is keyed on the statement (the head), never on proof bytes.
-            if (s.newHead == head && head != 0) {
-                revert ComputeEscrow__SegmentAlreadyAccepted(jobId, s.workerKeyHash, s.newHead);
-            }
-            revert ComputeEscrow__StalePrevHead(jobId, s.workerKeyHash, head, s.prevHead);
-        }
-    }
-
-    /// @dev Whether a batch entry is a segment the lane has accepted already: the lane's last
-    /// one, or one whose window ends within the lane's billed span and that does not continue
-    /// the lane. Skipping such an entry changes nothing, so it is safe even for a forged one.
-    function _alreadyAccepted(uint256 jobId, Submission calldata s) private view returns (bool) {
-        uint256 head = _laneHeads[jobId][s.workerKeyHash];
-        if (head == 0 || s.prevHead == head) return false;
-        if (s.newHead == head) return true;
-        return uint64((s.meter >> 64) & TIME_MASK) <= _laneSpans[jobId][s.workerKeyHash].end;
-    }
-
-    /// @dev Splits meter = tFirst + tLast * 2^64 + usage * 2^128.
-    function _unpackMeter(uint256 meter) private pure returns (uint64 tFirst, uint64 tLast, uint256 usage) {
-        tFirst = uint64(meter & TIME_MASK);
-        tLast = uint64((meter >> 64) & TIME_MASK);
-        usage = meter >> 128;
-    }
-
-    /// @dev Bills [tFirst, tLast] to the lane, or refuses it when another lane of the worker
-    /// billed (or may bill) that time. Each lane owns the time from its start to the start of
-    /// the worker's next lane in time, and bills it in increasing windows: so no millisecond
-    /// is paid twice, and disjoint work stays payable whatever the order of submission.
-    /// Returns the lane's weight, fixed from the rate card when the lane starts.
-    function _claimTime(
-        uint256 jobId,
-        Submission calldata s,
-        bytes32 deviceClass,
-        uint64 tFirst,
-        uint64 tLast
-    ) private returns (uint32 weight) {
-        LaneSpan storage lane = _laneSpans[jobId][s.workerKeyHash];
-        if (s.prevHead != 0) {
-            LaneSpan memory span = lane;
-            if (tFirst < span.end) revert ComputeEscrow__TimeAlreadyBilled(s.workerKeyHash, tFirst, span.end);
-            if (tLast > span.nextStart) revert ComputeEscrow__LaneOverlap(s.workerKeyHash, tLast, span.nextStart);
-            lane.end = tLast;
-            return span.weightBps;
-        }
-        weight = _weights[deviceClass];
-        if (weight == 0) revert ComputeEscrow__DeviceClassNotRated(deviceClass);
-        uint64 nextStart = _linkLane(jobId, s.workerKeyHash, s.laneAfter, tFirst, tLast);
-        _laneSpans[jobId][s.workerKeyHash] = LaneSpan(tFirst, tLast, nextStart, weight);
-        emit LaneStarted(jobId, s.workerKeyHash, tFirst, nextStart, weight);
-    }
-
-    /// @dev Inserts a new lane starting at tFirst into the worker's time-ordered lanes after
-    /// `laneAfter` (see Submission), checks that [tFirst, tLast] lies between the end of the
-    /// lane before it and the start of the lane after it, and returns that next start.
-    function _linkLane(
-        uint256 jobId,
-        uint256 workerKeyHash,
-        uint256 laneAfter,
-        uint64 tFirst,
-        uint64 tLast
-    ) private returns (uint64 nextStart) {
-        WorkerLanes storage worker = _workerLanes[workerKeyHash];
-        (uint64 firstStart, uint256 latestJob) = (worker.firstStart, worker.latestJob);
-        if (latestJob == 0) firstStart = OPEN_END;
-        uint256 before = laneAfter == 0 ? latestJob : laneAfter;
-        if (before == 0 || before == LANE_FIRST) {
-            // The new lane comes first: it may bill up to the worker's current first lane.
-            nextStart = firstStart;
-            if (tFirst >= nextStart) revert ComputeEscrow__WrongLaneAfter(workerKeyHash, laneAfter);
-            if (tLast > nextStart) revert ComputeEscrow__LaneOverlap(workerKeyHash, tLast, nextStart);
-            worker.firstStart = tFirst;
-        } else {
-            LaneSpan storage previous = _laneSpans[before][workerKeyHash];
-            (uint64 prevStart, uint64 prevEnd) = (previous.start, previous.end);
-            nextStart = previous.nextStart;
-            // The named lane must exist and start no later than the new one (at the same time,
-            // it is the overlap below), with no lane starting between them.
-            if (prevStart == 0 || prevStart > tFirst || nextStart <= tFirst) {
-                revert ComputeEscrow__WrongLaneAfter(workerKeyHash, laneAfter);
-            }
-            if (tFirst < prevEnd) revert ComputeEscrow__TimeAlreadyBilled(workerKeyHash, tFirst, prevEnd);
-            if (tLast > nextStart) revert ComputeEscrow__LaneOverlap(workerKeyHash, tLast, nextStart);
-            previous.nextStart = tFirst;
-        }
-        if (nextStart == OPEN_END) worker.latestJob = uint192(jobId);
     }
 
     /// @dev Credits usage x weight at the job's price to the provider, capped by the remaining
@@ -367,10 +293,12 @@ contract ComputeEscrow is IComputeEscrow, AccessControl, Pausable, ReentrancyGua
         if (provider != jobProvider) revert ComputeEscrow__WorkerNotJobProvider(workerKeyHash, provider, jobProvider);
     }
 
-    /// @dev The window [tFirst, tLast] (unix ms) must lie within the job's life and not in the
-    /// future, each bound widened by the clock skew allowance.
-    function _checkWindow(JobRecord storage job, uint64 tFirst, uint64 tLast) private view {
-        if (tLast <= tFirst) revert ComputeEscrow__InvalidWindow(tFirst, tLast);
+    /// @dev The window [tFirst, tLast] (unix ms) of a meter must lie within the job's life and
+    /// not in the future, each bound widened by the clock skew allowance. (Its order, tFirst <
+    /// tLast, is the UsageVerifier's to check.)
+    function _checkWindow(JobRecord storage job, uint256 meter) private view {
+        uint64 tFirst = uint64(meter & TIME_MASK);
+        uint64 tLast = uint64((meter >> 64) & TIME_MASK);
         uint256 createdAtMs = uint256(job.createdAt) * 1000;
         if (uint256(tFirst) + maxClockSkewMs < createdAtMs) revert ComputeEscrow__WindowBeforeJob(tFirst, createdAtMs);
         uint256 expiryMs = uint256(job.expiry) * 1000;
@@ -379,32 +307,23 @@ contract ComputeEscrow is IComputeEscrow, AccessControl, Pausable, ReentrancyGua
         if (tLast > nowMs + maxClockSkewMs) revert ComputeEscrow__WindowInFuture(tLast, nowMs);
     }
 
-    /// @dev keccak256(abi.encode(chainid, escrow, jobId, provider, client, token, price, expiry))
-    /// mod r (trace/hashing.ts computeJobTag): a trace binds to the job and its terms, so a job
-    /// id taken by someone else (a reorg, a worker started before its job was mined) is not it.
+    /// @dev The job as the UsageVerifier's tag commits to it: jobTag = keccak256(abi.encode(
+    /// chainid, escrow, jobId, provider, client, token, price, expiry)) mod r (trace/hashing.ts
+    /// computeJobTag), so a job id taken by someone else (a reorg, a worker started before its
+    /// job was mined) is not this job.
+    function _terms(uint256 jobId, JobRecord storage job) private view returns (IUsageVerifier.JobTerms memory) {
+        return IUsageVerifier.JobTerms(jobId, job.provider, job.client, job.token, job.price, job.expiry);
+    }
+
+    /// @dev The job's tag, as the UsageVerifier computes it for this escrow.
     function _jobTag(uint256 jobId, JobRecord storage job) private view returns (uint256) {
-        bytes memory terms = abi.encode(
-            block.chainid,
-            address(this),
-            jobId,
-            job.provider,
-            job.client,
-            job.token,
-            uint256(job.price),
-            uint256(job.expiry)
-        );
-        return uint256(keccak256(terms)) % FIELD_MODULUS;
+        return usageVerifier.jobTagOf(address(this), _terms(jobId, job));
     }
 
     /// @dev When the client may close: expiry + grace, extended by every second the escrow was
     /// paused since the job was created (the provider could not submit then).
     function _closableAt(JobRecord storage job) private view returns (uint256) {
         return uint256(job.expiry) + closeGracePeriod + (pausedSeconds() - job.pausedAtCreation);
-    }
-
-    /// @dev The circuit's public signals, in its order: [jobTag, workerKeyHash, prevHead, newHead, meter].
-    function _publicSignals(uint256 jobTag, Submission calldata s) private pure returns (uint256[5] memory) {
-        return [jobTag, s.workerKeyHash, s.prevHead, s.newHead, s.meter];
     }
 
     // ---------------------------------------------------------------- payments
@@ -483,20 +402,14 @@ contract ComputeEscrow is IComputeEscrow, AccessControl, Pausable, ReentrancyGua
 
     /// @inheritdoc IComputeEscrow
     function laneHead(uint256 jobId, uint256 workerKeyHash) external view returns (uint256) {
-        return _laneHeads[jobId][workerKeyHash];
+        return laneOf(jobId, workerKeyHash).head;
     }
 
     /// @inheritdoc IComputeEscrow
-    function laneOf(uint256 jobId, uint256 workerKeyHash) external view returns (Lane memory) {
-        LaneSpan storage span = _laneSpans[jobId][workerKeyHash];
-        return Lane(_laneHeads[jobId][workerKeyHash], span.start, span.end, span.nextStart, span.weightBps);
-    }
-
-    /// @inheritdoc IComputeEscrow
-    function workerLanes(uint256 workerKeyHash) external view returns (uint64 firstStart, uint256 latestJob) {
-        WorkerLanes storage worker = _workerLanes[workerKeyHash];
-        latestJob = worker.latestJob;
-        firstStart = latestJob == 0 ? OPEN_END : worker.firstStart;
+    function laneOf(uint256 jobId, uint256 workerKeyHash) public view returns (IUsageVerifier.Lane memory) {
+        JobRecord storage job = _jobs[jobId];
+        if (job.provider == address(0)) return IUsageVerifier.Lane(0, 0, 0, 0, 0);
+        return usageVerifier.laneOf(_jobTag(jobId, job), workerKeyHash);
     }
 
     /// @inheritdoc IComputeEscrow

@@ -48,7 +48,7 @@ export interface Lane {
   start: bigint;
   end: bigint;
   nextStart: bigint;
-  weightBps: bigint;
+  laneData: bigint;
 }
 
 export interface SubmissionInput {
@@ -61,6 +61,37 @@ export interface SubmissionInput {
   proof: BigNumberish[];
 }
 
+export interface BatchEntryInput {
+  jobId: BigNumberish;
+  submission: SubmissionInput;
+}
+
+export interface JobTermsInput {
+  jobId: BigNumberish;
+  provider: AddressLike;
+  client: AddressLike;
+  token: AddressLike;
+  price: BigNumberish;
+  expiry: BigNumberish;
+}
+
+export interface Usage {
+  jobTag: bigint;
+  workerKeyHash: bigint;
+  tFirst: bigint;
+  tLast: bigint;
+  usage: bigint;
+  laneData: bigint;
+  laneStarted: boolean;
+  skipped: boolean;
+}
+
+export interface EntryInput {
+  job: BigNumberish;
+  laneData: BigNumberish;
+  submission: SubmissionInput;
+}
+
 export interface Worker {
   provider: string;
   active: boolean;
@@ -68,6 +99,15 @@ export interface Worker {
   registeredAt: bigint;
   deviceClass: string;
   gpuUuidHash: string;
+}
+
+export interface JobTerms {
+  jobId: bigint;
+  provider: string;
+  client: string;
+  token: string;
+  price: bigint;
+  expiry: bigint;
 }
 
 /** Arguments of the DeviceWeightSet event. */
@@ -81,7 +121,7 @@ export interface DeviceWeightSetEvent {
 export interface EscrowConfiguredEvent {
   admin: string;
   registry: string;
-  verifier: string;
+  usageVerifier: string;
   maxClockSkewMs: bigint;
   closeGracePeriod: bigint;
   maxWeightBps: bigint;
@@ -112,15 +152,6 @@ export interface JobFundedEvent {
   jobId: bigint;
   amount: bigint;
   remaining: bigint;
-}
-
-/** Arguments of the LaneStarted event. */
-export interface LaneStartedEvent {
-  jobId: bigint;
-  workerKeyHash: bigint;
-  start: bigint;
-  nextStart: bigint;
-  weightBps: bigint;
 }
 
 /** Arguments of the PauseTimeRecorded event. */
@@ -189,6 +220,22 @@ export interface WithdrawnEvent {
   amount: bigint;
 }
 
+/** Arguments of the LaneStarted event. */
+export interface LaneStartedEvent {
+  jobTag: bigint;
+  workerKeyHash: bigint;
+  market: string;
+  jobId: bigint;
+  start: bigint;
+  nextStart: bigint;
+  laneData: bigint;
+}
+
+/** Arguments of the UsageVerifierConfigured event. */
+export interface UsageVerifierConfiguredEvent {
+  verifier: string;
+}
+
 /** Arguments of the AttestationRequiredSet event. */
 export interface AttestationRequiredSetEvent {
   required: boolean;
@@ -235,6 +282,13 @@ export interface WorkerRegisteredEvent {
   gpuUuidHash: string;
 }
 
+/** Arguments of the BatchVerifierSet event. */
+export interface BatchVerifierSetEvent {
+  circuitId: bigint;
+  previous: string;
+  verifier: string;
+}
+
 /** Arguments of the VerifierSet event. */
 export interface VerifierSetEvent {
   circuitId: bigint;
@@ -256,11 +310,32 @@ export interface TransferEvent {
   value: bigint;
 }
 
+/** Arguments of the Opened event. */
+export interface OpenedEvent {
+  jobId: bigint;
+  client: string;
+  provider: string;
+  jobTag: bigint;
+}
+
+/** Arguments of the Paid event. */
+export interface PaidEvent {
+  jobId: bigint;
+  workerKeyHash: bigint;
+  usage: bigint;
+  amount: bigint;
+}
+
+/** Arguments of the Refunded event. */
+export interface RefundedEvent {
+  jobId: bigint;
+  amount: bigint;
+}
+
 /** ComputeEscrow (contracts/ComputeEscrow.sol). */
 export interface ComputeEscrow extends BaseContract {
   connect(runner: ContractRunner | null): ComputeEscrow;
   DEFAULT_ADMIN_ROLE: ViewMethod<[], string>;
-  LANE_FIRST: ViewMethod<[], bigint>;
   MAX_WEIGHT_BPS: ViewMethod<[], bigint>;
   PAUSER_ROLE: ViewMethod<[], string>;
   balanceOf: ViewMethod<[provider: AddressLike, token: AddressLike], bigint>;
@@ -294,15 +369,26 @@ export interface ComputeEscrow extends BaseContract {
   renounceRole: TxMethod<[role: BytesLike, callerConfirmation: AddressLike], void>;
   revokeRole: TxMethod<[role: BytesLike, account: AddressLike], void>;
   setDeviceWeight: TxMethod<[deviceClass: BytesLike, weightBps: BigNumberish], void>;
-  submitSegment: TxMethod<[jobId: BigNumberish, submission: SubmissionInput], void>;
-  submitSegments: TxMethod<[jobId: BigNumberish, submissions: SubmissionInput[]], void>;
+  submitSegment: TxMethod<[jobId: BigNumberish, s: SubmissionInput], void>;
+  submitSegments: TxMethod<[entries: BatchEntryInput[]], void>;
   supportsInterface: ViewMethod<[interfaceId: BytesLike], boolean>;
   unpause: TxMethod<[], void>;
-  verifier: ViewMethod<[], string>;
+  usageVerifier: ViewMethod<[], string>;
   withdraw: TxMethod<[token: AddressLike], bigint>;
+}
+
+/** UsageVerifier (contracts/UsageVerifier.sol). */
+export interface UsageVerifier extends BaseContract {
+  connect(runner: ContractRunner | null): UsageVerifier;
+  LANE_FIRST: ViewMethod<[], bigint>;
+  jobTagOf: ViewMethod<[market: AddressLike, job: JobTermsInput], bigint>;
+  laneOf: ViewMethod<[jobTag: BigNumberish, workerKeyHash: BigNumberish], Lane>;
+  recordSegment: TxMethod<[job: JobTermsInput, s: SubmissionInput, laneData: BigNumberish], Usage>;
+  recordSegments: TxMethod<[jobs: JobTermsInput[], entries: EntryInput[]], Usage[]>;
+  verifier: ViewMethod<[], string>;
   workerLanes: ViewMethod<
     [workerKeyHash: BigNumberish],
-    [bigint, bigint] & { firstStart: bigint; latestJob: bigint }
+    [bigint, bigint] & { firstStart: bigint; latestTag: bigint }
   >;
 }
 
@@ -346,17 +432,24 @@ export interface WorkerRegistry extends BaseContract {
 export interface SegmentVerifierRouter extends BaseContract {
   connect(runner: ContractRunner | null): SegmentVerifierRouter;
   DEFAULT_ADMIN_ROLE: ViewMethod<[], string>;
+  batchVerifierOf: ViewMethod<[circuitId: BigNumberish], string>;
   getRoleAdmin: ViewMethod<[role: BytesLike], string>;
   grantRole: TxMethod<[role: BytesLike, account: AddressLike], void>;
   hasRole: ViewMethod<[role: BytesLike, account: AddressLike], boolean>;
+  removeBatchVerifier: TxMethod<[circuitId: BigNumberish], void>;
   removeVerifier: TxMethod<[circuitId: BigNumberish], void>;
   renounceRole: TxMethod<[role: BytesLike, callerConfirmation: AddressLike], void>;
   revokeRole: TxMethod<[role: BytesLike, account: AddressLike], void>;
+  setBatchVerifier: TxMethod<[circuitId: BigNumberish, verifier: AddressLike], void>;
   setVerifier: TxMethod<[circuitId: BigNumberish, verifier: AddressLike], void>;
   supportsInterface: ViewMethod<[interfaceId: BytesLike], boolean>;
   verifierOf: ViewMethod<[circuitId: BigNumberish], string>;
   verifySegment: ViewMethod<
     [circuitId: BigNumberish, proof: BigNumberish[], publicSignals: BigNumberish[]],
+    boolean
+  >;
+  verifySegments: ViewMethod<
+    [circuitId: BigNumberish, proofs: BigNumberish[][], publicSignals: BigNumberish[][]],
     boolean
   >;
 }
@@ -402,6 +495,34 @@ export interface IGroth16Verifier2 extends BaseContract {
   >;
 }
 
+/** ISegmentBatchVerifier (contracts/interfaces/ISegmentBatchVerifier.sol). */
+export interface ISegmentBatchVerifier extends BaseContract {
+  connect(runner: ContractRunner | null): ISegmentBatchVerifier;
+  DOMAIN_TAG: ViewMethod<[], string>;
+  VK_HASH: ViewMethod<[], string>;
+  batchCoefficient: ViewMethod<
+    [proofs: BigNumberish[][], publicSignals: BigNumberish[][], index: BigNumberish],
+    bigint
+  >;
+  verifyBatch: ViewMethod<[proofs: BigNumberish[][], publicSignals: BigNumberish[][]], boolean>;
+}
+
+/** MinimalEscrow (contracts/examples/MinimalEscrow.sol). */
+export interface MinimalEscrow extends BaseContract {
+  connect(runner: ContractRunner | null): MinimalEscrow;
+  jobCount: ViewMethod<[], bigint>;
+  jobOf: ViewMethod<[jobId: BigNumberish], [JobTerms, bigint] & { terms: JobTerms; remaining: bigint }>;
+  open: TxMethod<
+    [provider: AddressLike, pricePerGpuSecond: BigNumberish, expiry: BigNumberish, budget: BigNumberish],
+    bigint
+  >;
+  refund: TxMethod<[jobId: BigNumberish], void>;
+  registry: ViewMethod<[], string>;
+  settle: TxMethod<[jobId: BigNumberish, submissions: SubmissionInput[]], void>;
+  token: ViewMethod<[], string>;
+  usageVerifier: ViewMethod<[], string>;
+}
+
 /** ReentrantToken (contracts/test/ReentrantToken.sol). */
 export interface ReentrantToken extends BaseContract {
   connect(runner: ContractRunner | null): ReentrantToken;
@@ -440,15 +561,18 @@ export interface ConstructorArgs {
   ComputeEscrow: [
     admin: AddressLike,
     registry_: AddressLike,
-    verifier_: AddressLike,
+    usageVerifier_: AddressLike,
     maxClockSkewMs_: BigNumberish,
     closeGracePeriod_: BigNumberish,
   ];
+  UsageVerifier: [verifier_: AddressLike];
   WorkerRegistry: [admin: AddressLike, requireAttestation_: boolean, keyVerifier_: AddressLike];
   SegmentVerifierRouter: [admin: AddressLike];
   ComputeCredit: [admin: AddressLike];
   IGroth16Verifier5: [];
   IGroth16Verifier2: [];
+  ISegmentBatchVerifier: [];
+  MinimalEscrow: [usageVerifier_: AddressLike, registry_: AddressLike, token_: AddressLike];
   ReentrantToken: [];
   FeeOnTransferToken: [];
 }
@@ -456,11 +580,14 @@ export interface ConstructorArgs {
 /** The binding type of each contract name. */
 export interface ContractTypes {
   ComputeEscrow: ComputeEscrow;
+  UsageVerifier: UsageVerifier;
   WorkerRegistry: WorkerRegistry;
   SegmentVerifierRouter: SegmentVerifierRouter;
   ComputeCredit: ComputeCredit;
   IGroth16Verifier5: IGroth16Verifier5;
   IGroth16Verifier2: IGroth16Verifier2;
+  ISegmentBatchVerifier: ISegmentBatchVerifier;
+  MinimalEscrow: MinimalEscrow;
   ReentrantToken: ReentrantToken;
   FeeOnTransferToken: FeeOnTransferToken;
 }
@@ -475,18 +602,12 @@ export type ContractErrorName =
   | "ComputeEscrow__InvalidAmount"
   | "ComputeEscrow__InvalidExpiry"
   | "ComputeEscrow__InvalidPrice"
-  | "ComputeEscrow__InvalidProof"
   | "ComputeEscrow__InvalidProvider"
   | "ComputeEscrow__InvalidToken"
-  | "ComputeEscrow__InvalidWindow"
   | "ComputeEscrow__JobClosed"
-  | "ComputeEscrow__LaneOverlap"
   | "ComputeEscrow__NotAContract"
   | "ComputeEscrow__NotJobClient"
   | "ComputeEscrow__NothingToWithdraw"
-  | "ComputeEscrow__SegmentAlreadyAccepted"
-  | "ComputeEscrow__StalePrevHead"
-  | "ComputeEscrow__TimeAlreadyBilled"
   | "ComputeEscrow__UnknownJob"
   | "ComputeEscrow__UnsupportedToken"
   | "ComputeEscrow__WeightTooHigh"
@@ -497,7 +618,6 @@ export type ContractErrorName =
   | "ComputeEscrow__WorkerNotApproved"
   | "ComputeEscrow__WorkerNotJobProvider"
   | "ComputeEscrow__WorkerNotRegistered"
-  | "ComputeEscrow__WrongLaneAfter"
   | "ERC20InsufficientAllowance"
   | "ERC20InsufficientBalance"
   | "ERC20InvalidApprover"
@@ -506,12 +626,32 @@ export type ContractErrorName =
   | "ERC20InvalidSpender"
   | "EnforcedPause"
   | "ExpectedPause"
+  | "MinimalEscrow__AfterExpiry"
+  | "MinimalEscrow__NotProvidersWorker"
+  | "MinimalEscrow__TooEarly"
+  | "MinimalEscrow__UnknownJob"
   | "ReentrancyGuardReentrantCall"
   | "SafeERC20FailedOperation"
+  | "SegmentBatchVerifier__EmptyBatch"
+  | "SegmentBatchVerifier__LengthMismatch"
+  | "SegmentVerifierRouter__BatchLengthMismatch"
+  | "SegmentVerifierRouter__EmptyBatch"
   | "SegmentVerifierRouter__NotAContract"
   | "SegmentVerifierRouter__SignalNotInField"
   | "SegmentVerifierRouter__UnknownCircuit"
   | "SegmentVerifierRouter__ZeroCircuitId"
+  | "UsageVerifier__EmptyBatch"
+  | "UsageVerifier__InvalidBatch"
+  | "UsageVerifier__InvalidProof"
+  | "UsageVerifier__InvalidWindow"
+  | "UsageVerifier__LaneOverlap"
+  | "UsageVerifier__MixedCircuits"
+  | "UsageVerifier__NotAContract"
+  | "UsageVerifier__SegmentAlreadyAccepted"
+  | "UsageVerifier__StalePrevHead"
+  | "UsageVerifier__TimeAlreadyBilled"
+  | "UsageVerifier__UnknownJobIndex"
+  | "UsageVerifier__WrongLaneAfter"
   | "WorkerRegistry__AlreadyRegistered"
   | "WorkerRegistry__EmptyDeviceClass"
   | "WorkerRegistry__EmptyGpuUuidHash"

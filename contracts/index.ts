@@ -4,31 +4,46 @@
  * generated from those ABIs) and typed deploy/attach helpers.
  */
 import { existsSync, readFileSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import { Contract, ContractFactory, Interface, type ContractRunner, type InterfaceAbi } from "ethers";
-import type { ConstructorArgs, ContractTypes, IGroth16Verifier2, IGroth16Verifier5 } from "./bindings.ts";
+import type {
+  ConstructorArgs,
+  ContractTypes,
+  IGroth16Verifier2,
+  IGroth16Verifier5,
+  ISegmentBatchVerifier,
+} from "./bindings.ts";
+import { packageRoot } from "../trace/package-root.ts";
 
 export type * from "./bindings.ts";
 
-/** The repository root: artifacts/ is found relative to it. */
-export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
+/**
+ * The repository root (the installed package's folder when meterproof runs from node_modules):
+ * artifacts/ is found relative to it.
+ */
+export const REPO_ROOT = packageRoot(import.meta.url);
 
 /** Contracts with typed bindings, and the Solidity file each is declared in. */
 export const BOUND_CONTRACTS = {
   ComputeEscrow: "contracts/ComputeEscrow.sol",
+  UsageVerifier: "contracts/UsageVerifier.sol",
   WorkerRegistry: "contracts/WorkerRegistry.sol",
   SegmentVerifierRouter: "contracts/SegmentVerifierRouter.sol",
   ComputeCredit: "contracts/ComputeCredit.sol",
   IGroth16Verifier5: "contracts/interfaces/IGroth16Verifier5.sol",
   IGroth16Verifier2: "contracts/interfaces/IGroth16Verifier2.sol",
+  ISegmentBatchVerifier: "contracts/interfaces/ISegmentBatchVerifier.sol",
+  MinimalEscrow: "contracts/examples/MinimalEscrow.sol",
   ReentrantToken: "contracts/test/ReentrantToken.sol",
   FeeOnTransferToken: "contracts/test/FeeOnTransferToken.sol",
 } as const;
 
 export type BoundContractName = keyof typeof BOUND_CONTRACTS;
 /** Contracts that can be deployed (the verifier interfaces cannot). */
-export type DeployableName = Exclude<BoundContractName, "IGroth16Verifier5" | "IGroth16Verifier2">;
+export type DeployableName = Exclude<
+  BoundContractName,
+  "IGroth16Verifier5" | "IGroth16Verifier2" | "ISegmentBatchVerifier"
+>;
 
 /** Name of the snarkjs-generated verifier of the key-possession circuit (`meterproof setup`). */
 export const KEY_VERIFIER_CONTRACT = "KeyPossessionGroth16Verifier";
@@ -38,10 +53,20 @@ export function verifierContractName(size: number): string {
   return `SegmentGroth16Verifier${size}`;
 }
 
+/**
+ * Name of the batch verifier contract of segment size N (`meterproof setup --size N` writes it
+ * from the verification key: setup/batch-verifier.ts).
+ */
+export function batchVerifierContractName(size: number): string {
+  return `SegmentGroth16BatchVerifier${size}`;
+}
+
 function sourceOf(name: string): string {
   if (name in BOUND_CONTRACTS) return BOUND_CONTRACTS[name as BoundContractName];
   const verifier = /^SegmentGroth16Verifier([0-9]+)$/.exec(name);
   if (verifier) return `contracts/generated/SegmentVerifier${verifier[1]}.sol`;
+  const batch = /^SegmentGroth16BatchVerifier([0-9]+)$/.exec(name);
+  if (batch) return `contracts/generated/SegmentBatchVerifier${batch[1]}.sol`;
   if (name === KEY_VERIFIER_CONTRACT) return "contracts/generated/KeyPossessionVerifier.sol";
   throw new Error(`contract ${name} is not part of meterproof`);
 }
@@ -68,8 +93,9 @@ export function loadArtifact(name: string, root = REPO_ROOT): ContractArtifact {
   const cached = artifactCache.get(path);
   if (cached) return cached;
   if (!existsSync(path)) {
-    const hint = name.startsWith("SegmentGroth16Verifier")
-      ? `run \`meterproof setup --size ${name.slice("SegmentGroth16Verifier".length)}\` and then \`npx hardhat build\``
+    const size = /^SegmentGroth16(?:Batch)?Verifier([0-9]+)$/.exec(name)?.[1];
+    const hint = size
+      ? `run \`meterproof setup --size ${size}\` and then \`npx hardhat build\``
       : name === KEY_VERIFIER_CONTRACT
         ? "run `meterproof setup --size 8` (it builds the key-possession circuit) and then `npx hardhat build`"
         : "run `npx hardhat build`";
@@ -83,6 +109,11 @@ export function loadArtifact(name: string, root = REPO_ROOT): ContractArtifact {
 /** Whether the verifier of segment size N has been generated and compiled. */
 export function hasVerifierArtifact(size: number, root = REPO_ROOT): boolean {
   return existsSync(artifactPath(verifierContractName(size), root));
+}
+
+/** Whether the batch verifier of segment size N has been generated and compiled. */
+export function hasBatchVerifierArtifact(size: number, root = REPO_ROOT): boolean {
+  return existsSync(artifactPath(batchVerifierContractName(size), root));
 }
 
 /** Deploys a bound contract with typed constructor arguments and waits until it is mined. */
@@ -103,6 +134,17 @@ export async function deployVerifier(size: number, runner: ContractRunner): Prom
   const contract = await new ContractFactory(abi, bytecode, runner).deploy();
   await contract.waitForDeployment();
   return contract as unknown as IGroth16Verifier5;
+}
+
+/** Deploys the batch verifier of segment size N (register it with router.setBatchVerifier). */
+export async function deployBatchVerifier(
+  size: number,
+  runner: ContractRunner,
+): Promise<ISegmentBatchVerifier> {
+  const { abi, bytecode } = loadArtifact(batchVerifierContractName(size));
+  const contract = await new ContractFactory(abi, bytecode, runner).deploy();
+  await contract.waitForDeployment();
+  return contract as unknown as ISegmentBatchVerifier;
 }
 
 /** Deploys the snarkjs-generated verifier of the key-possession circuit (worker registration). */
@@ -132,7 +174,14 @@ let combined: Interface | undefined;
 export function meterproofInterface(): Interface {
   if (combined) return combined;
   const fragments = new Map<string, unknown>();
-  const names: string[] = ["ComputeEscrow", "WorkerRegistry", "SegmentVerifierRouter", "ComputeCredit"];
+  const names: string[] = [
+    "ComputeEscrow",
+    "UsageVerifier",
+    "WorkerRegistry",
+    "SegmentVerifierRouter",
+    "ComputeCredit",
+    "ISegmentBatchVerifier",
+  ];
   for (const name of names) {
     const iface = new Interface(loadArtifact(name).abi);
     for (const fragment of iface.fragments) {

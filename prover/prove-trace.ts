@@ -134,10 +134,11 @@ export function expectedPublicSignals(trace: CheckedTrace, segment: Segment): st
   ].map(String);
 }
 
-function makeBundle(
+/** The bundle of one proven segment, as `meterproof prove` writes it. */
+export function makeBundle(
   trace: CheckedTrace,
   segment: Segment,
-  circuit: ProvingCircuit,
+  circuit: Pick<ProvingCircuit, "size" | "vkeySha256">,
   { proof, publicSignals }: SegmentProof,
 ): ProofBundleJson {
   const expected = expectedPublicSignals(trace, segment);

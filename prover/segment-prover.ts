@@ -38,7 +38,9 @@ export class SegmentProver {
     this.local =
       jobs === 1 ? new Groth16Engine({ wasm: args.wasm, zkey: args.zkey, singleThread: false }) : undefined;
     for (let i = 0; jobs > 1 && i < jobs; i++) {
-      const worker = new Worker(new URL("./proof-worker.ts", import.meta.url), {
+      // proof-worker.ts beside the sources, proof-worker.js beside the built package (dist/).
+      const script = import.meta.url.endsWith(".ts") ? "./proof-worker.ts" : "./proof-worker.js";
+      const worker = new Worker(new URL(script, import.meta.url), {
         // `mod` is read by the web-worker shim that ffjavascript loads in every thread: an empty
         // script keeps it from trying to load a module of its own.
         workerData: {

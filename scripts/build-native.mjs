@@ -5,7 +5,7 @@
 // install intact. Runs from `postinstall` and as `npm run build:native` (with --force).
 import { spawnSync } from "node:child_process";
 import { existsSync, readdirSync, statSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { dirname, join, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -18,6 +18,10 @@ if (process.env.METERPROOF_NATIVE === "0") {
   process.exit(0);
 }
 
+// Installed as another project's dependency: a failed build is one line, not node-gyp's output.
+const dependency = root.split(sep).includes("node_modules");
+if (!existsSync(join(dir, "binding.gyp"))) process.exit(0);
+
 const sources = readdirSync(dir).filter((f) => /\.(c|h|gyp)$/.test(f));
 const newest = Math.max(...sources.map((f) => statSync(join(dir, f)).mtimeMs));
 if (!force && existsSync(addon) && statSync(addon).mtimeMs >= newest) process.exit(0);
@@ -29,6 +33,12 @@ console.log("meterproof: building the native addon (native/) with node-gyp");
 const run = spawnSync(cmd, args, { cwd: dir, stdio: ["ignore", "pipe", "pipe"], encoding: "utf8" });
 if (run.status === 0 && existsSync(addon)) {
   console.log(`meterproof: built ${addon}`);
+  process.exit(0);
+}
+if (dependency) {
+  console.warn(
+    "meterproof: the native addon did not build (it needs python3, make and a C compiler); Poseidon runs in WebAssembly.",
+  );
   process.exit(0);
 }
 const output = `${run.stdout ?? ""}${run.stderr ?? ""}`.trim().split("\n").slice(-15).join("\n");

@@ -7,13 +7,15 @@
 // under that Node so the lock file's optional binding is restored.
 import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { dirname, join, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const bin = join(root, "node_modules", ".bin");
 
 if (process.env.METERPROOF_NATIVE_REINSTALL === "1") process.exit(0);
+// Installed as another project's dependency: Hardhat is a devDependency, so there is nothing to restore.
+if (root.split(sep).includes("node_modules")) process.exit(0);
 
 const edrDir = join(root, "node_modules", "@nomicfoundation", "edr");
 if (!existsSync(edrDir)) process.exit(0); // production install without Hardhat

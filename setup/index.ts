@@ -36,6 +36,7 @@ import {
   solidityVerifier,
   verificationKeyJson,
 } from "./phase2.ts";
+import { batchVerifierSource, batchVerifierGeneratorSha256 } from "./batch-verifier.ts";
 import { resolvePtau, type ResolvedPtau } from "./ptau.ts";
 import { withDirLock } from "./lock.ts";
 import { releaseCurve } from "./snarkjs-api.ts";
@@ -234,19 +235,39 @@ async function setupLocked(args: {
 
     // 4. exports
     const zkeySha = stages.zkey!.outputs[relativePath(root, paths.zkey)]!;
-    const exportKey = keyOf({ zkey: zkeySha, snarkjs: snarkjsVersion(), contract: paths.contractName });
+    const exportKey = keyOf({
+      zkey: zkeySha,
+      snarkjs: snarkjsVersion(),
+      contract: paths.contractName,
+      // The batch verifier is written by our own generator: a change to it exports again.
+      ...(paths.batchVerifier
+        ? { batchContract: paths.batchContractName, batchGenerator: batchVerifierGeneratorSha256() }
+        : {}),
+    });
     t0 = performance.now();
     const exportReused = !opts.force && (await stageFresh(root, stages.export, exportKey));
     if (!exportReused) {
-      writeFileSync(paths.vkey, await verificationKeyJson(paths.zkey));
+      const vkeyJson = await verificationKeyJson(paths.zkey);
+      writeFileSync(paths.vkey, vkeyJson);
       mkdirSync(dirname(paths.verifier), { recursive: true });
       writeFileSync(paths.verifier, await solidityVerifier({ zkey: paths.zkey, zkeySha256: zkeySha, paths }));
-      stages.export = await stageRecord(root, exportKey, [paths.vkey, paths.verifier]);
+      const exported = [paths.vkey, paths.verifier];
+      if (paths.batchVerifier) {
+        writeFileSync(
+          paths.batchVerifier,
+          batchVerifierSource({ vkey: JSON.parse(vkeyJson), zkeySha256: zkeySha, paths }),
+        );
+        exported.push(paths.batchVerifier);
+      }
+      stages.export = await stageRecord(root, exportKey, exported);
       saveStages();
     }
     timing.export = { reused: exportReused, ms: performance.now() - t0 };
     log(
-      `export: ${exportReused ? "reused " : ""}${relativePath(root, paths.vkey)}, ${relativePath(root, paths.verifier)} (${paths.contractName})`,
+      `export: ${exportReused ? "reused " : ""}${relativePath(root, paths.vkey)}, ${relativePath(root, paths.verifier)} (${paths.contractName})` +
+        (paths.batchVerifier
+          ? `, ${relativePath(root, paths.batchVerifier)} (${paths.batchContractName})`
+          : ""),
     );
 
     // 5. manifest
@@ -282,6 +303,7 @@ async function setupLocked(args: {
         zkey: artifact(paths.zkey, stages.zkey!),
         vkey: artifact(paths.vkey, stages.export!),
         verifier: artifact(paths.verifier, stages.export!),
+        ...(paths.batchVerifier ? { batchVerifier: artifact(paths.batchVerifier, stages.export!) } : {}),
       },
     };
     const previous = existsSync(paths.manifest)
@@ -365,6 +387,24 @@ export async function checkCircuitSetup(spec: CircuitSpec, root = REPO_ROOT): Pr
         problems.push(
           `verifier ${manifest.artifacts.verifier.path} is not the Solidity verifier of the zkey the manifest pins`,
         );
+      }
+      if (paths.batchVerifier) {
+        const pinned = manifest.artifacts.batchVerifier;
+        const expectedBatch = batchVerifierSource({
+          vkey: JSON.parse(expectedVkey),
+          zkeySha256: manifest.artifacts.zkey.sha256,
+          paths,
+        });
+        if (!pinned) {
+          problems.push(`${spec.name} manifest pins no batch verifier: run \`${spec.setupCommand}\``);
+        } else if (
+          !existsSync(join(root, pinned.path)) ||
+          readFileSync(join(root, pinned.path), "utf8") !== expectedBatch
+        ) {
+          problems.push(
+            `batchVerifier ${pinned.path} is not the batch verifier of the zkey the manifest pins`,
+          );
+        }
       }
     } finally {
       await releaseCurve();

@@ -16,6 +16,35 @@ export interface Bn128Curve {
   terminate(): Promise<void>;
 }
 
+/**
+ * Group operations of one of ffjavascript's elliptic-curve groups. Points are byte buffers:
+ * affine (2 coordinates) or Jacobian (3); results are Jacobian.
+ */
+export interface CurveGroup {
+  fromObject(point: readonly (bigint | readonly bigint[])[]): Uint8Array;
+  toObject(point: Uint8Array): bigint[] | bigint[][];
+  toAffine(point: Uint8Array): Uint8Array;
+  add(a: Uint8Array, b: Uint8Array): Uint8Array;
+  neg(a: Uint8Array): Uint8Array;
+  timesScalar(a: Uint8Array, s: bigint): Uint8Array;
+  isZero(a: Uint8Array): boolean;
+  /** On the curve (or zero); says nothing about the subgroup. */
+  isValid(a: Uint8Array): boolean;
+  eq(a: Uint8Array, b: Uint8Array): boolean;
+  zero: Uint8Array;
+  g: Uint8Array;
+}
+
+/** snarkjs' BN254 curve (ffjavascript): G1, G2 and a multi-pairing check. */
+export interface Bn128Ops extends Bn128Curve {
+  G1: CurveGroup;
+  G2: CurveGroup;
+  /** Order of the scalar field (the groups' order). */
+  r: bigint;
+  /** Prod_i e(g1_i, g2_i) == 1 for arguments g1_0, g2_0, g1_1, g2_1, …; the Miller loops run on the curve's threads. */
+  pairingEq(...points: Uint8Array[]): Promise<boolean>;
+}
+
 export interface ZKeyApi {
   newZKey(r1cs: string, ptau: string, zkey: string, logger?: SnarkjsLogger): Promise<unknown>;
   contribute(
@@ -66,6 +95,11 @@ export const powersOfTau = snarkjs.powersOfTau as unknown as PowersOfTauApi;
 export const curves = (
   snarkjs as unknown as { curves: { getCurveFromName(name: string): Promise<Bn128Curve> } }
 ).curves;
+
+/** snarkjs' shared BN254 curve (built once per process; releaseCurve ends its threads). */
+export function bn128(): Promise<Bn128Ops> {
+  return curves.getCurveFromName("bn128") as Promise<Bn128Ops>;
+}
 
 /** A logger that keeps snarkjs' error lines (to report why a check failed) and drops the rest. */
 export function collectingLogger(): SnarkjsLogger & { errors: string[] } {

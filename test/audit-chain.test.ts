@@ -109,7 +109,11 @@ beforeAll(async () => {
     ),
   );
   await f.chain.setNextTimestamp(START + 300);
-  await (await f.d.escrow.connect(f.provider).submitSegments(jobId, submissions)).wait();
+  await (
+    await f.d.escrow
+      .connect(f.provider)
+      .submitSegments(submissions.map((submission) => ({ jobId, submission })))
+  ).wait();
   view = await readJobChainView({
     provider: f.connection.ethers.provider,
     escrow: f.escrowAddress,

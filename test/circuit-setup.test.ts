@@ -67,7 +67,7 @@ function copySetup(name: string): string {
 }
 
 /** Rewrites a manifest's pinned hash of one artifact to the file's current hash (a consistent forgery). */
-async function repin(root: string, name: "vkey" | "verifier"): Promise<void> {
+async function repin(root: string, name: "vkey" | "verifier" | "batchVerifier"): Promise<void> {
   const path = join(root, "build/circuits/segment_8/manifest.json");
   const manifest = JSON.parse(readFileSync(path, "utf8")) as {
     artifacts: Record<string, { path: string; sha256: string }>;
@@ -162,6 +162,23 @@ describe("meterproof setup", () => {
     const repinned = await checkSetup({ size: N, root });
     expect(repinned.problems).toEqual([
       "verifier contracts/generated/SegmentVerifier8.sol is not the Solidity verifier of the zkey the manifest pins",
+    ]);
+  });
+
+  it("--check finds a changed batch verifier, even when the manifest was re-pinned to it", async () => {
+    const root = copySetup("batch-verifier");
+    expect(readManifest(N, root).artifacts.batchVerifier?.path).toBe(
+      "contracts/generated/SegmentBatchVerifier8.sol",
+    );
+    expect(readSpecManifest(KEY_POSSESSION_SPEC, root).artifacts.batchVerifier).toBeUndefined();
+    const path = join(root, "contracts/generated/SegmentBatchVerifier8.sol");
+    // A forged key constant: the contract would accept proofs of another key.
+    writeFileSync(path, readFileSync(path, "utf8").replace(/(ALPHA_X = 0x[0-9a-f]*)([0-9a-f]);/, "$10;"));
+    const changed = await checkSetup({ size: N, root });
+    expect(changed.problems.join("\n")).toMatch(/batchVerifier .* has sha256/);
+    await repin(root, "batchVerifier");
+    expect((await checkSetup({ size: N, root })).problems).toEqual([
+      "batchVerifier contracts/generated/SegmentBatchVerifier8.sol is not the batch verifier of the zkey the manifest pins",
     ]);
   });
 

@@ -12,6 +12,7 @@ import {
 } from "../trace/index.ts";
 import {
   baseFixture,
+  batchOf,
   createJobAt,
   jobTerms,
   deployReentrantToken,
@@ -59,6 +60,8 @@ async function submit(jobId: bigint, s: Submission, from?: Signer) {
   return (await escrow.submitSegment(jobId, toSubmissionInput(s))).wait();
 }
 const trySubmit = (jobId: bigint, s: Submission) => f.d.escrow.submitSegment(jobId, toSubmissionInput(s));
+/** A job's tag, as the UsageVerifier computes it (its errors name lanes by tag). */
+const tag = async (jobId: bigint) => (await f.d.escrow.jobOf(jobId)).jobTag;
 
 beforeAll(async () => {
   f = await baseFixture();
@@ -135,7 +138,7 @@ describe("ComputeEscrow full flow with real proofs", () => {
     });
     expect(await escrow.laneHead(1n, w1.keyHash)).toBe(s0.newHead);
     const lane = await escrow.laneOf(1n, w1.keyHash);
-    expect([lane.head, lane.start, lane.end, lane.nextStart, lane.weightBps]).toEqual([
+    expect([lane.head, lane.start, lane.end, lane.nextStart, lane.laneData]).toEqual([
       s0.newHead,
       BigInt(s0.tFirst),
       BigInt(s0.tLast),
@@ -146,9 +149,7 @@ describe("ComputeEscrow full flow with real proofs", () => {
     const rf = await (await escrow.connect(f.client).fundJob(1n, parseEther("1"))).wait();
     expect(eventsIn(rf, "JobFunded")[0]).toMatchObject({ jobId: 1n, amount: parseEther("1") });
 
-    const rb = await (
-      await escrow.submitSegments(1n, [toSubmissionInput(sub(lane1, 1)), toSubmissionInput(sub(lane1, 2))])
-    ).wait();
+    const rb = await (await escrow.submitSegments(batchOf(1n, [sub(lane1, 1), sub(lane1, 2)]))).wait();
     const batch = eventsIn(rb, "SegmentAccepted");
     expect(batch.map((e) => e.newHead)).toEqual([
       seg(lane1, 1).segment.newHead,
@@ -302,37 +303,37 @@ describe("ComputeEscrow refuses, each with its own custom error", () => {
     await f.chain.mineAt(AFTER_WORK);
     const s = sub(lane1, 0);
     // jobTag comes from the job: the proof of job 1 does not verify for job 2.
-    await expectCustomError(trySubmit(2n, s), "ComputeEscrow__InvalidProof", [2n, w1.keyHash]);
+    await expectCustomError(trySubmit(2n, s), "UsageVerifier__InvalidProof", [await tag(2n), w1.keyHash]);
     // workerKeyHash: another registered, rated worker of the same provider.
     await expectCustomError(
       trySubmit(1n, { ...s, workerKeyHash: w2.keyHash }),
-      "ComputeEscrow__InvalidProof",
-      [1n, w2.keyHash],
+      "UsageVerifier__InvalidProof",
+      [await tag(1n), w2.keyHash],
     );
     // prevHead must be the lane head before it reaches the verifier.
     await expectCustomError(
       trySubmit(1n, { ...s, prevHead: s.prevHead + 1n }),
-      "ComputeEscrow__StalePrevHead",
-      [1n, w1.keyHash, 0n, 1n],
+      "UsageVerifier__StalePrevHead",
+      [await tag(1n), w1.keyHash, 0n, 1n],
     );
-    await expectCustomError(trySubmit(1n, { ...s, newHead: s.newHead + 1n }), "ComputeEscrow__InvalidProof");
+    await expectCustomError(trySubmit(1n, { ...s, newHead: s.newHead + 1n }), "UsageVerifier__InvalidProof");
     const m = seg(lane1, 0).segment;
     await expectCustomError(
       trySubmit(1n, withMeter(s, { usage: m.usage + 1n })),
-      "ComputeEscrow__InvalidProof",
+      "UsageVerifier__InvalidProof",
     );
     await expectCustomError(
       trySubmit(1n, withMeter(s, { tFirst: m.tFirst + 1 })),
-      "ComputeEscrow__InvalidProof",
+      "UsageVerifier__InvalidProof",
     );
     await expectCustomError(
       trySubmit(1n, withMeter(s, { tLast: m.tLast - 1 })),
-      "ComputeEscrow__InvalidProof",
+      "UsageVerifier__InvalidProof",
     );
     // A changed proof word.
     const proof = [...s.proof];
     proof[6] = (proof[6]! + 1n) % Q;
-    await expectCustomError(trySubmit(1n, { ...s, proof }), "ComputeEscrow__InvalidProof");
+    await expectCustomError(trySubmit(1n, { ...s, proof }), "UsageVerifier__InvalidProof");
     // The untouched submission still goes through.
     await submit(1n, s);
   });
@@ -351,7 +352,7 @@ describe("ComputeEscrow refuses, each with its own custom error", () => {
     );
     await expectCustomError(
       trySubmit(1n, { ...s, prevHead: s.prevHead + FIELD_MODULUS }),
-      "ComputeEscrow__StalePrevHead",
+      "UsageVerifier__StalePrevHead",
     );
   });
 
@@ -360,8 +361,8 @@ describe("ComputeEscrow refuses, each with its own custom error", () => {
     const s0 = sub(lane1, 0);
     await submit(1n, s0);
     const head0 = seg(lane1, 0).segment.newHead;
-    await expectCustomError(trySubmit(1n, s0), "ComputeEscrow__SegmentAlreadyAccepted", [
-      1n,
+    await expectCustomError(trySubmit(1n, s0), "UsageVerifier__SegmentAlreadyAccepted", [
+      await tag(1n),
       w1.keyHash,
       head0,
     ]);
@@ -371,18 +372,23 @@ describe("ComputeEscrow refuses, each with its own custom error", () => {
     const mauled = [p[0]!, Q - p[1]!, p[2]!, p[3]!, Q - p[4]!, Q - p[5]!, p[6]!, p[7]!];
     const signals = seg(lane1, 0).publicSignals;
     expect(await f.d.router.verifySegment(8, mauled, signals)).toBe(true);
-    await expectCustomError(trySubmit(1n, { ...s0, proof: mauled }), "ComputeEscrow__SegmentAlreadyAccepted");
+    await expectCustomError(trySubmit(1n, { ...s0, proof: mauled }), "UsageVerifier__SegmentAlreadyAccepted");
 
     await submit(1n, sub(lane1, 1));
     const head1 = seg(lane1, 1).segment.newHead;
-    await expectCustomError(trySubmit(1n, s0), "ComputeEscrow__StalePrevHead", [1n, w1.keyHash, head1, 0n]);
+    await expectCustomError(trySubmit(1n, s0), "UsageVerifier__StalePrevHead", [
+      await tag(1n),
+      w1.keyHash,
+      head1,
+      0n,
+    ]);
     // Skipping a segment is stale too: segment 2 continues from head 1, not from head 0.
     await f.chain.revert(snapshot);
     snapshot = await f.chain.snapshot();
     await f.chain.mineAt(AFTER_WORK);
     await submit(1n, s0);
-    await expectCustomError(trySubmit(1n, sub(lane1, 2)), "ComputeEscrow__StalePrevHead", [
-      1n,
+    await expectCustomError(trySubmit(1n, sub(lane1, 2)), "UsageVerifier__StalePrevHead", [
+      await tag(1n),
       w1.keyHash,
       head0,
       head1,
@@ -391,15 +397,15 @@ describe("ComputeEscrow refuses, each with its own custom error", () => {
 
   it("the same segment twice within one batch: the second is skipped, not paid twice", async () => {
     await f.chain.mineAt(AFTER_WORK);
-    const s0 = toSubmissionInput(sub(lane1, 0));
-    const receipt = await (await f.d.escrow.submitSegments(1n, [s0, s0])).wait();
+    const s0 = sub(lane1, 0);
+    const receipt = await (await f.d.escrow.submitSegments(batchOf(1n, [s0, s0]))).wait();
     expect(eventsIn(receipt, "SegmentAccepted")).toHaveLength(1);
     expect(eventsIn(receipt, "SegmentSkipped")[0]).toMatchObject({
       jobId: 1n,
       newHead: sub(lane1, 0).newHead,
     });
     expect((await f.d.escrow.jobOf(1n)).paid).toBe(payoutOf(seg(lane1, 0)));
-    await expectCustomError(f.d.escrow.submitSegments(1n, []), "ComputeEscrow__EmptyBatch", []);
+    await expectCustomError(f.d.escrow.submitSegments([]), "ComputeEscrow__EmptyBatch", []);
   });
 
   it("the same worker billing overlapping time in two jobs", async () => {
@@ -408,7 +414,7 @@ describe("ComputeEscrow refuses, each with its own custom error", () => {
     await submit(1n, sub(lane1, 0));
     const other = seg(lane2, 0).segment;
     expect(other.tFirst).toBeLessThan(first.tLast); // the two traces cover the same GPU time
-    await expectCustomError(trySubmit(2n, sub(lane2, 0)), "ComputeEscrow__TimeAlreadyBilled", [
+    await expectCustomError(trySubmit(2n, sub(lane2, 0)), "UsageVerifier__TimeAlreadyBilled", [
       w1.keyHash,
       BigInt(other.tFirst),
       BigInt(first.tLast),
@@ -418,7 +424,7 @@ describe("ComputeEscrow refuses, each with its own custom error", () => {
     snapshot = await f.chain.snapshot();
     await f.chain.mineAt(AFTER_WORK);
     await submit(2n, sub(lane2, 0));
-    await expectCustomError(trySubmit(1n, sub(lane1, 0)), "ComputeEscrow__TimeAlreadyBilled");
+    await expectCustomError(trySubmit(1n, sub(lane1, 0)), "UsageVerifier__TimeAlreadyBilled");
   });
 
   it("a window before the job was created, after it expired, reversed, or in the future", async () => {
@@ -440,7 +446,7 @@ describe("ComputeEscrow refuses, each with its own custom error", () => {
     // At the edge of the allowance the window check passes and the proof is what fails.
     await expectCustomError(
       trySubmit(1n, withMeter(s, { tFirst: early + 1 })),
-      "ComputeEscrow__InvalidProof",
+      "UsageVerifier__InvalidProof",
     );
 
     const expiryMs = EXPIRY * 1000;
@@ -450,12 +456,12 @@ describe("ComputeEscrow refuses, each with its own custom error", () => {
       "ComputeEscrow__WindowAfterExpiry",
       [BigInt(late), BigInt(expiryMs)],
     );
-    await expectCustomError(trySubmit(1n, withMeter(s, { tLast: late - 1 })), "ComputeEscrow__InvalidProof");
+    await expectCustomError(trySubmit(1n, withMeter(s, { tLast: late - 1 })), "UsageVerifier__InvalidProof");
 
     const m = seg(lane1, 0).segment;
     await expectCustomError(
       trySubmit(1n, withMeter(s, { tLast: m.tFirst })),
-      "ComputeEscrow__InvalidWindow",
+      "UsageVerifier__InvalidWindow",
       [BigInt(m.tFirst), BigInt(m.tFirst)],
     );
     // Work done before expiry is still paid after it, until the job is closed.
@@ -503,7 +509,7 @@ describe("ComputeEscrow refuses, each with its own custom error", () => {
 
     await (await escrow.pause()).wait();
     await expectCustomError(trySubmit(1n, s), "EnforcedPause", []);
-    await expectCustomError(escrow.submitSegments(1n, [toSubmissionInput(s)]), "EnforcedPause");
+    await expectCustomError(escrow.submitSegments(batchOf(1n, [s])), "EnforcedPause");
     await expectCustomError(
       escrow.connect(f.client).createJob(f.provider.address, f.creditAddress, 1n, PRICE, EXPIRY),
       "EnforcedPause",

@@ -13,6 +13,7 @@ import { toSubmissionInput, type Submission } from "../chain/submission.ts";
 import { computeJobTag, type WorkerKey } from "../trace/index.ts";
 import {
   baseFixture,
+  batchOf,
   createJobAt,
   GRACE_S,
   jobTerms,
@@ -52,6 +53,8 @@ async function submit(jobId: bigint, s: Submission, laneAfter = 0n, from = f.pro
 }
 const trySubmit = (jobId: bigint, s: Submission, laneAfter = 0n) =>
   f.d.escrow.submitSegment(jobId, toSubmissionInput({ ...s, laneAfter }));
+/** A job's tag: lanes are named by it in the UsageVerifier (laneAfter, errors). */
+const tag = async (jobId: bigint) => (await f.d.escrow.jobOf(jobId)).jobTag;
 /** What the CLI sends for a lane's first segment: laneAfter from chain state. */
 const laneAfterOf = (jobId: bigint, s: Submission) =>
   laneAfterFor({
@@ -110,11 +113,13 @@ describe("billing order across jobs", () => {
     expect(await laneAfterOf(1n, sub(laneA, 0))).toBe(LANE_FIRST);
     const started = await submit(1n, sub(laneA, 0), LANE_FIRST);
     expect(eventsIn(started, "LaneStarted")[0]).toMatchObject({
-      jobId: 1n,
+      jobTag: await tag(1n),
       workerKeyHash: w.keyHash,
+      market: f.escrowAddress,
+      jobId: 1n,
       start: BigInt(laneA.segments[0]!.segment.tFirst),
       nextStart: BigInt(laneB.segments[0]!.segment.tFirst),
-      weightBps: 10_000n,
+      laneData: 10_000n,
     });
     await submit(1n, sub(laneA, 1));
 
@@ -128,7 +133,10 @@ describe("billing order across jobs", () => {
     expect(await f.d.escrow.balanceOf(f.provider.address, f.creditAddress)).toBe(
       payout(laneA, 0) + payout(laneA, 1) + payout(laneB, 0) + payout(laneB, 1),
     );
-    expect(await f.d.escrow.workerLanes(w.keyHash)).toEqual([BigInt(laneA.segments[0]!.segment.tFirst), 2n]);
+    expect(await f.d.usageVerifier.workerLanes(w.keyHash)).toEqual([
+      BigInt(laneA.segments[0]!.segment.tFirst),
+      await tag(2n),
+    ]);
     expect((await f.d.escrow.laneOf(2n, w.keyHash)).nextStart).toBe(OPEN_END);
   });
 
@@ -139,8 +147,9 @@ describe("billing order across jobs", () => {
     await submit(1n, sub(laneA, 1));
     // C starts inside A's billed time.
     const c = laneC.segments[0]!.segment;
-    expect(await laneAfterOf(3n, sub(laneC, 0))).toBe(1n);
-    await expectCustomError(trySubmit(3n, sub(laneC, 0), 1n), "ComputeEscrow__TimeAlreadyBilled", [
+    const tagA = await tag(1n);
+    expect(await laneAfterOf(3n, sub(laneC, 0))).toBe(tagA);
+    await expectCustomError(trySubmit(3n, sub(laneC, 0), tagA), "UsageVerifier__TimeAlreadyBilled", [
       w.keyHash,
       BigInt(c.tFirst),
       BigInt(laneA.segments[1]!.segment.tLast),
@@ -148,29 +157,30 @@ describe("billing order across jobs", () => {
     // D starts after A's last billed end but runs into B's start: that time is B's lane's.
     const d = laneD.segments[0]!.segment;
     expect(BigInt(d.tFirst)).toBeGreaterThanOrEqual(BigInt(laneA.segments[1]!.segment.tLast));
-    await expectCustomError(trySubmit(4n, sub(laneD, 0), 1n), "ComputeEscrow__LaneOverlap", [
+    await expectCustomError(trySubmit(4n, sub(laneD, 0), tagA), "UsageVerifier__LaneOverlap", [
       w.keyHash,
       BigInt(d.tLast),
       BigInt(laneB.segments[0]!.segment.tFirst),
     ]);
     // A lane placed anywhere else is refused as misplaced: after B (which starts later), after
     // a job with no lane, or (laneAfter = 0) after the latest lane, B again.
-    await expectCustomError(trySubmit(4n, sub(laneD, 0), 2n), "ComputeEscrow__WrongLaneAfter", [
+    const tagB = await tag(2n);
+    await expectCustomError(trySubmit(4n, sub(laneD, 0), tagB), "UsageVerifier__WrongLaneAfter", [
       w.keyHash,
-      2n,
+      tagB,
     ]);
-    await expectCustomError(trySubmit(4n, sub(laneD, 0), 9n), "ComputeEscrow__WrongLaneAfter", [
+    await expectCustomError(trySubmit(4n, sub(laneD, 0), 9n), "UsageVerifier__WrongLaneAfter", [
       w.keyHash,
       9n,
     ]);
-    await expectCustomError(trySubmit(4n, sub(laneD, 0)), "ComputeEscrow__WrongLaneAfter", [w.keyHash, 0n]);
-    await expectCustomError(trySubmit(4n, sub(laneD, 0), LANE_FIRST), "ComputeEscrow__WrongLaneAfter");
+    await expectCustomError(trySubmit(4n, sub(laneD, 0)), "UsageVerifier__WrongLaneAfter", [w.keyHash, 0n]);
+    await expectCustomError(trySubmit(4n, sub(laneD, 0), LANE_FIRST), "UsageVerifier__WrongLaneAfter");
   });
 
   it("refuses the out-of-order lane when it is not placed (laneAfter = 0 takes the latest lane)", async () => {
     await f.chain.mineAt(AFTER_WORK);
     await submit(2n, sub(laneB, 0));
-    await expectCustomError(trySubmit(1n, sub(laneA, 0)), "ComputeEscrow__WrongLaneAfter", [w.keyHash, 0n]);
+    await expectCustomError(trySubmit(1n, sub(laneA, 0)), "UsageVerifier__WrongLaneAfter", [w.keyHash, 0n]);
     // Placed by the helper the CLI uses, it is paid.
     await submit(1n, sub(laneA, 0), await laneAfterOf(1n, sub(laneA, 0)));
   });
@@ -294,18 +304,58 @@ describe("job terms", () => {
         terms: jobTerms(f, { expiry: EXPIRY, price: PRICE * 2n }),
       }),
     );
-    await expectCustomError(trySubmit(6n, sub(laneF, 0)), "ComputeEscrow__InvalidProof", [6n, w.keyHash]);
+    await expectCustomError(trySubmit(6n, sub(laneF, 0)), "UsageVerifier__InvalidProof", [
+      await tag(6n),
+      w.keyHash,
+    ]);
   });
 });
 
 describe("batches", () => {
+  it("settle several jobs of a provider in one transaction, with one pairing check", async () => {
+    const { escrow } = f.d;
+    await f.chain.mineAt(AFTER_WORK);
+    const entries = [
+      ...batchOf(1n, [sub(laneA, 0), sub(laneA, 1)]),
+      ...batchOf(2n, [sub(laneB, 0), sub(laneB, 1)]),
+      ...batchOf(5n, [sub(laneE, 0)]),
+    ];
+    const r = await (await escrow.submitSegments(entries)).wait();
+    expect(eventsIn(r, "SegmentAccepted").map((e) => e.jobId)).toEqual([1n, 1n, 2n, 2n, 5n]);
+    expect(eventsIn(r, "LaneStarted").map((e) => e.jobId)).toEqual([1n, 2n, 5n]);
+    expect((await escrow.jobOf(1n)).paid).toBe(payout(laneA, 0) + payout(laneA, 1));
+    expect((await escrow.jobOf(2n)).paid).toBe(payout(laneB, 0) + payout(laneB, 1));
+    expect((await escrow.jobOf(5n)).paid).toBe(payout(laneE, 0));
+  });
+
+  it("refuse a batch with one bad proof as a whole, and a batch that mixes circuit ids", async () => {
+    const { escrow } = f.d;
+    await f.chain.mineAt(AFTER_WORK);
+    const bad = { ...sub(laneA, 1), proof: [...sub(laneA, 1).proof] };
+    bad.proof[6] = bad.proof[6]! ^ 1n;
+    await expectCustomError(
+      escrow.submitSegments(batchOf(1n, [sub(laneA, 0), bad])),
+      "UsageVerifier__InvalidBatch",
+      [8n, 2n],
+    );
+    await expectCustomError(
+      escrow.submitSegments(batchOf(1n, [sub(laneA, 0), { ...sub(laneA, 1), circuitId: 16 }])),
+      "UsageVerifier__MixedCircuits",
+      [8n, 16n],
+    );
+    expect(await escrow.laneHead(1n, w.keyHash)).toBe(0n);
+  });
+
   it("skip segments a stranger submitted first instead of reverting", async () => {
     const { escrow } = f.d;
     await f.chain.mineAt(AFTER_WORK);
     await submit(5n, sub(laneE, 0), 0n, f.stranger);
     await submit(5n, sub(laneE, 1), 0n, f.stranger);
-    const batch = [0, 1, 2].map((i) => toSubmissionInput(sub(laneE, i)));
-    const r = await (await escrow.connect(f.provider).submitSegments(5n, batch)).wait();
+    const batch = batchOf(
+      5n,
+      [0, 1, 2].map((i) => sub(laneE, i)),
+    );
+    const r = await (await escrow.connect(f.provider).submitSegments(batch)).wait();
     expect(eventsIn(r, "SegmentSkipped").map((e) => e.newHead)).toEqual([
       sub(laneE, 0).newHead,
       sub(laneE, 1).newHead,
@@ -313,16 +363,13 @@ describe("batches", () => {
     expect(eventsIn(r, "SegmentAccepted").map((e) => e.newHead)).toEqual([sub(laneE, 2).newHead]);
     expect((await escrow.jobOf(5n)).paid).toBe(payout(laneE, 0) + payout(laneE, 1) + payout(laneE, 2));
     // A batch of only accepted segments changes nothing and pays nothing.
-    const again = await (await escrow.submitSegments(5n, batch)).wait();
+    const again = await (await escrow.submitSegments(batch)).wait();
     expect(eventsIn(again, "SegmentSkipped")).toHaveLength(3);
     expect((await escrow.jobOf(5n)).paid).toBe(payout(laneE, 0) + payout(laneE, 1) + payout(laneE, 2));
     // Any other refusal still reverts the whole batch.
     await expectCustomError(
-      escrow.submitSegments(1n, [
-        toSubmissionInput({ ...sub(laneA, 0), laneAfter: LANE_FIRST }),
-        toSubmissionInput(sub(laneB, 0)),
-      ]),
-      "ComputeEscrow__StalePrevHead",
+      escrow.submitSegments(batchOf(1n, [{ ...sub(laneA, 0), laneAfter: LANE_FIRST }, sub(laneB, 0)])),
+      "UsageVerifier__StalePrevHead",
     );
     expect(await escrow.laneHead(1n, w.keyHash)).toBe(0n);
   });

@@ -182,8 +182,8 @@ class Model {
   claim(l: number, tFirst: bigint, tLast: bigint, lanesNow: Map<number, ModelLane>): string | undefined {
     const lane = lanesNow.get(l);
     if (lane) {
-      if (tFirst < lane.end) return "ComputeEscrow__TimeAlreadyBilled";
-      if (tLast > lane.nextStart) return "ComputeEscrow__LaneOverlap";
+      if (tFirst < lane.end) return "UsageVerifier__TimeAlreadyBilled";
+      if (tLast > lane.nextStart) return "UsageVerifier__LaneOverlap";
       lanesNow.set(l, { ...lane, end: tLast });
       return undefined;
     }
@@ -194,8 +194,8 @@ class Model {
       .sort(([, a], [, b]) => (a.start < b.start ? 1 : -1))[0];
     const firstStart = others.reduce((m, [, o]) => (o.start < m ? o.start : m), OPEN_END);
     const nextStart = before ? before[1].nextStart : firstStart;
-    if (before && tFirst < before[1].end) return "ComputeEscrow__TimeAlreadyBilled";
-    if (tLast > nextStart) return "ComputeEscrow__LaneOverlap";
+    if (before && tFirst < before[1].end) return "UsageVerifier__TimeAlreadyBilled";
+    if (tLast > nextStart) return "UsageVerifier__LaneOverlap";
     if (nextStart !== OPEN_END) this.outOfOrder++;
     if (before) lanesNow.set(before[0], { ...before[1], nextStart: tFirst });
     lanesNow.set(l, { start: tFirst, end: tLast, nextStart });
@@ -248,7 +248,7 @@ function predict(m: Model, a: Action): string {
       if (m.paused) return "EnforcedPause";
       return m.jobs[Number(lane.jobId) - 1]!.closed
         ? "ComputeEscrow__JobClosed"
-        : "ComputeEscrow__SegmentAlreadyAccepted";
+        : "UsageVerifier__SegmentAlreadyAccepted";
     }
     case "pause":
       m.paused = !m.paused;
@@ -317,12 +317,12 @@ function prepare(m: Model, a: Action): () => Promise<string> {
                   tFirst: s.meter & OPEN_END,
                 })
               : 0n;
-          subs.push(toSubmissionInput({ ...s, laneAfter }));
+          subs.push({ jobId: lane.jobId, submission: toSubmissionInput({ ...s, laneAfter }) });
         }
         return outcome(
           subs.length === 1
-            ? escrow.submitSegment(lane.jobId, subs[0]!)
-            : escrow.submitSegments(lane.jobId, subs),
+            ? escrow.submitSegment(lane.jobId, subs[0]!.submission)
+            : escrow.submitSegments(subs),
         );
       };
     }
@@ -451,12 +451,12 @@ describe("ComputeEscrow invariants over random action sequences", () => {
     // The runs must have reached the interesting cases, or the property says little.
     for (const key of [
       "submit:ok",
-      "submit:ComputeEscrow__TimeAlreadyBilled",
-      "submit:ComputeEscrow__LaneOverlap",
+      "submit:UsageVerifier__TimeAlreadyBilled",
+      "submit:UsageVerifier__LaneOverlap",
       "submit:EnforcedPause",
       "pause:ok",
       "close:ComputeEscrow__CloseNotAllowed",
-      "replay:ComputeEscrow__SegmentAlreadyAccepted",
+      "replay:UsageVerifier__SegmentAlreadyAccepted",
       "withdraw:ok",
       "close:ok",
       "budget spent",

@@ -276,7 +276,9 @@ describe("ComputeCredit", () => {
 describe("deployment", () => {
   it("deployMeterproof wires the set, registers the verifier and sets the rate card", async () => {
     expect(await d.escrow.registry()).toBe(d.addresses.registry);
-    expect(await d.escrow.verifier()).toBe(d.addresses.router);
+    expect(await d.escrow.usageVerifier()).toBe(d.addresses.usageVerifier);
+    expect(await d.usageVerifier.verifier()).toBe(d.addresses.router);
+    expect(await d.router.batchVerifierOf(8)).toBe(d.addresses.batchVerifiers["8"]);
     expect(await d.router.verifierOf(8)).toBe(d.addresses.verifiers["8"]);
     for (const [cls, weight] of Object.entries(DEFAULT_RATE_CARD)) {
       expect(await d.escrow.deviceWeight(encodeBytes32String(cls))).toBe(BigInt(weight));
@@ -298,7 +300,7 @@ describe("deployment", () => {
     expect(escrowConfig?.args).toMatchObject({
       admin: admin.address,
       registry: fresh.addresses.registry,
-      verifier: fresh.addresses.router,
+      usageVerifier: fresh.addresses.usageVerifier,
       maxClockSkewMs: 1234n,
       closeGracePeriod: 777n,
       maxWeightBps: 100_000n,
@@ -339,7 +341,9 @@ describe("deployment", () => {
     const escrow = attachContract("ComputeEscrow", await result.escrow.getAddress(), admin);
     const router = attachContract("SegmentVerifierRouter", await result.router.getAddress(), admin);
     expect(await escrow.registry()).toBe(await result.registry.getAddress());
-    expect(await escrow.verifier()).toBe(await router.getAddress());
+    const ledger = attachContract("UsageVerifier", await escrow.usageVerifier(), admin);
+    expect(await ledger.verifier()).toBe(await router.getAddress());
+    expect(await router.batchVerifierOf(8)).not.toBe("0x0000000000000000000000000000000000000000");
     expect(await escrow.closeGracePeriod()).toBe(600n);
     expect(await escrow.maxClockSkewMs()).toBe(5000n);
     expect(await router.verifierOf(8)).not.toBe("0x0000000000000000000000000000000000000000");

@@ -197,6 +197,7 @@ describe("prove refuses bad input and leaves no partial bundle", () => {
     const copy = circuitArtifacts(N, root);
     cpSync(paths.dir, copy.dir, { recursive: true });
     cpSync(paths.verifier, copy.verifier);
+    cpSync(paths.batchVerifier!, copy.batchVerifier!);
     await expect(loadProvingCircuit(N, root)).resolves.toMatchObject({ size: N });
     writeFileSync(copy.wasm, Buffer.concat([readFileSync(copy.wasm), Buffer.from([0])]));
     await expect(loadProvingCircuit(N, root)).rejects.toThrow(

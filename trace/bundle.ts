@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { fieldString, uint256String, uintNumber } from "./schema.ts";
+import { baseFieldString, fieldString, uint256String, uintNumber } from "./schema.ts";
 
 /**
  * A proof bundle: one proven segment, everything a verifier or the escrow needs. Written by
@@ -8,9 +8,10 @@ import { fieldString, uint256String, uintNumber } from "./schema.ts";
  */
 const hex32 = z.string().regex(/^0x[0-9a-f]{64}$/, "must be 0x followed by 64 lowercase hex digits");
 const address = z.string().regex(/^0x[0-9a-fA-F]{40}$/, "must be a 20-byte hex address");
-const g1 = z.array(fieldString).length(3, "must have 3 projective coordinates");
+// Proof points are over the base field q (larger than the scalar field r of the signals).
+const g1 = z.array(baseFieldString).length(3, "must have 3 projective coordinates");
 const g2 = z
-  .array(z.array(fieldString).length(2, "must have 2 limbs"))
+  .array(z.array(baseFieldString).length(2, "must have 2 limbs"))
   .length(3, "must have 3 projective coordinates");
 
 export const bundleSchema = z.strictObject({
@@ -69,7 +70,7 @@ export const bundleSchema = z.strictObject({
     newHead: fieldString,
     meter: fieldString,
     /** [a0, a1, b00, b01, b10, b11, c0, c1] as the Solidity verifier takes them. */
-    proof: z.array(fieldString).length(8, "must have 8 entries"),
+    proof: z.array(baseFieldString).length(8, "must have 8 entries"),
   }),
   /** Where the segment came from: the trace's header hash ties the bundle to one trace. */
   trace: z.strictObject({ headerSha256: hex32 }),

@@ -3,6 +3,10 @@
 /** Order of the BN254 scalar field: every Poseidon input and public signal is below it. */
 export const FIELD_MODULUS = 21888242871839275222246405745257275088548364400416034343698204186575808495617n;
 
+/** BN254's base field modulus q: Groth16 proof coordinates (G1, G2 limbs) are below it. */
+export const BASE_FIELD_MODULUS =
+  21888242871839275222246405745257275088696311157297823662689037894645226208583n;
+
 /** Order of the prime-order subgroup of BabyJubjub; EdDSA `S` must be below it. */
 export const SUBGROUP_ORDER = 2736030358979909402780800718157159386076813972158567259200215660948447373041n;
 

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { packageRoot } from "./package-root.ts";
 
 /**
  * meterproof's native addon (native/*.c, built by `npm install` through
@@ -59,8 +59,7 @@ const require = createRequire(import.meta.url);
 
 /** Where `npm install` puts the built addon. */
 export const NATIVE_ADDON_PATH = join(
-  dirname(fileURLToPath(import.meta.url)),
-  "..",
+  packageRoot(import.meta.url),
   "native",
   "build",
   "Release",

@@ -2,6 +2,7 @@ import { isAddress } from "ethers";
 import { z } from "zod";
 import type { JobRef } from "./hashing.ts";
 import {
+  BASE_FIELD_MODULUS,
   ENERGY_MJ_BITS,
   FIELD_MODULUS,
   FORMAT_VERSION,
@@ -34,6 +35,8 @@ const decimal = (max: bigint, maxName: string) =>
 
 /** A BN254 scalar field element, as a decimal string. */
 export const fieldString = decimal(FIELD_MODULUS, "the field modulus r");
+/** A BN254 base field element (a proof coordinate), as a decimal string. */
+export const baseFieldString = decimal(BASE_FIELD_MODULUS, "the base field modulus q");
 /** A uint256, as a decimal string. */
 export const uint256String = decimal(1n << 256n, "2^256");
 

@@ -14,11 +14,25 @@ export type BundleVerdict = { ok: true; bundle: ProofBundle } | { ok: false; rea
  * Checks a proof bundle without a chain: its format, that its metadata and Solidity call
  * data say the same as its public signals, that it was made for the pinned verification
  * key, and that the Groth16 proof verifies. The first failed check is the reason.
+ * (verifyBundles in verifier/batch-verify.ts checks many with one pairing check.)
  */
 export async function verifyBundle(
   json: unknown,
   keyFor: (circuitId: number) => VerificationKey | undefined,
 ): Promise<BundleVerdict> {
+  const statement = checkBundleStatement(json, keyFor);
+  if (!statement.ok) return statement;
+  return checkBundleProof(statement.bundle, statement.key);
+}
+
+/**
+ * Every check of verifyBundle but the pairing: format, key, metadata. What passes has a
+ * bundle and the key to check its proof with.
+ */
+export function checkBundleStatement(
+  json: unknown,
+  keyFor: (circuitId: number) => VerificationKey | undefined,
+): { ok: true; bundle: ProofBundle; key: VerificationKey } | { ok: false; reason: string } {
   const parsed = bundleSchema.safeParse(json);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
@@ -36,13 +50,23 @@ export async function verifyBundle(
   }
   const mismatch = metadataMismatch(b);
   if (mismatch) return { ok: false, reason: `metadata disagrees with the public signals: ${mismatch}` };
+  return { ok: true, bundle: b, key };
+}
+
+/** The Groth16 check of one bundle that passed checkBundleStatement (snarkjs groth16.verify). */
+export async function checkBundleProof(b: ProofBundle, key: VerificationKey): Promise<BundleVerdict> {
   const valid = await snarkjs.groth16.verify(key.vkey, b.publicSignals.map(String), toSnarkjsProof(b));
   if (!valid)
     return {
       ok: false,
-      reason: `the proof does not verify against circuit ${b.circuitId}'s verification key`,
+      reason: proofFailure(b.circuitId),
     };
   return { ok: true, bundle: b };
+}
+
+/** The reason given when a bundle's proof does not verify. */
+export function proofFailure(circuitId: number): string {
+  return `the proof does not verify against circuit ${circuitId}'s verification key`;
 }
 
 /** Names the first field where the bundle's metadata or call data contradicts its public signals. */
@@ -87,7 +111,8 @@ function metadataMismatch(b: ProofBundle): string | undefined {
   return undefined;
 }
 
-function toSnarkjsProof(b: ProofBundle): snarkjs.Groth16Proof {
+/** The bundle's proof as snarkjs takes it. */
+export function toSnarkjsProof(b: ProofBundle): snarkjs.Groth16Proof {
   const str = (v: bigint) => v.toString();
   return {
     pi_a: b.proof.pi_a.map(str),

@@ -78,12 +78,14 @@ export function registerSubmit(program: Command): void {
     .command("submit")
     .description(
       "submit proof bundles to the escrow: checks they are for this chain and escrow, groups them by job and worker, " +
-        "orders them by segment, skips segments the lane already accepted, and prints each segment's payout and gas",
+        "orders them by segment, skips segments the lane already accepted, checks every proof off chain first (a bad " +
+        "bundle is named and not sent), and prints each segment's payout and gas",
     )
     .argument("<bundle...>", "bundle files written by `meterproof prove`, or directories of them")
     .option(
       "--batch",
-      "send each job's segments together (submitSegments), up to --max-batch per transaction",
+      "send segments together (submitSegments: one multi-pairing for all their proofs, jobs mixed, one circuit " +
+        "size per transaction), up to --max-batch per transaction",
     )
     .option("--max-batch <n>", "segments per batch transaction", "16")
     .option("--dry-run", "print what would be submitted and send nothing (needs no key)");
@@ -125,6 +127,8 @@ export function registerSubmit(program: Command): void {
       );
 
       const jobIds = [...new Set(lanes.map((l) => l.jobId))];
+      const tokens = new Map<bigint, Awaited<ReturnType<typeof tokenInfo>>>();
+      const pending: BundleEntry[] = [];
       for (const jobId of jobIds) {
         const job = await escrow.jobOf(jobId);
         const jobLanes = lanes.filter((l) => l.jobId === jobId);
@@ -143,9 +147,9 @@ export function registerSubmit(program: Command): void {
               `pays ${job.provider} (jobTag ${job.jobTag}): the proof cannot verify for this job`,
             EXIT_FAILED,
           );
-        const info = await tokenInfo(session, job.token);
+        tokens.set(jobId, await tokenInfo(session, job.token));
 
-        const pending: BundleEntry[] = [];
+        const jobPending: BundleEntry[] = [];
         for (const lane of jobLanes) {
           const head = await escrow.laneHead(jobId, lane.workerKeyHash);
           let schedule;
@@ -161,7 +165,7 @@ export function registerSubmit(program: Command): void {
               `job ${jobId} worker ${short(lane.workerKeyHash)} segment ${s.bundle.segment.index}: already accepted, skipped`,
             );
           }
-          pending.push(...schedule.pending);
+          jobPending.push(...schedule.pending);
           if (schedule.gap) {
             for (const s of schedule.gap.blocked) outcomes.push(outcome(s, "not-submitted"));
             const blocked = schedule.gap.blocked.map((s) => s.bundle.segment.index);
@@ -172,28 +176,44 @@ export function registerSubmit(program: Command): void {
             );
           }
         }
-        if (pending.length === 0) continue;
-        if (job.closed) {
+        if (jobPending.length > 0 && job.closed) {
           throw new CliError(
             `job ${jobId} is closed: the escrow accepts no segment after close`,
             EXIT_FAILED,
           );
         }
-        if (opts.dryRun) {
-          for (const s of pending) {
-            outcomes.push(outcome(s, "would-submit"));
-            say(
-              `job ${jobId} worker ${short(s.bundle.job.workerKeyHash)} segment ${s.bundle.segment.index}: would submit (${s.path})`,
-            );
-          }
-          continue;
-        }
+        pending.push(...jobPending);
+      }
 
-        const groups = opts.batch ? chunks(pending, maxBatch) : pending.map((s) => [s]);
+      // Every proof is checked off chain first (one batched pairing check, single checks to name
+      // a bad one), so a batch never fails on chain for one bad bundle. A lane stops at its
+      // first bad segment: the ones after it chain from it.
+      const valid = await checkOffChain(pending, (bad, reason, blocked) => {
+        for (const s of [bad, ...blocked]) outcomes.push(outcome(s, "not-submitted"));
+        problems.push(
+          `${bad.path}: ${reason}; not submitted` +
+            (blocked.length > 0
+              ? `, nor the ${plural(blocked.length, "later segment")} of its lane (${blocked.map((s) => s.bundle.segment.index).join(", ")})`
+              : ""),
+        );
+      });
+
+      if (opts.dryRun) {
+        for (const s of valid) {
+          outcomes.push(outcome(s, "would-submit"));
+          say(
+            `job ${s.bundle.job.jobId} worker ${short(s.bundle.job.workerKeyHash)} segment ${s.bundle.segment.index}: would submit (${s.path})`,
+          );
+        }
+      } else {
+        // Batches may mix jobs (one transaction settles a provider's backlog) but not circuits.
+        const groups = opts.batch
+          ? [...groupBy(valid, (s) => s.bundle.circuitId).values()].flatMap((g) => chunks(g, maxBatch))
+          : valid.map((s) => [s]);
         for (const group of groups) {
-          const subs: SubmissionInput[] = [];
+          const subs: { jobId: bigint; submission: SubmissionInput }[] = [];
           for (const s of group) {
-            const { submission } = submissionFromBundle(s.bundle);
+            const { jobId, submission } = submissionFromBundle(s.bundle);
             // A lane's first segment names the worker's lane before it in time (chain/lane-order.ts).
             if (submission.prevHead === 0n)
               submission.laneAfter = await laneAfterFor({
@@ -204,20 +224,33 @@ export function registerSubmit(program: Command): void {
                 tFirst: BigInt(s.bundle.segment.tFirst),
                 ...(session.deployment ? { fromBlock: session.deployment.block } : {}),
               });
-            subs.push(toSubmissionInput(submission));
+            subs.push({ jobId, submission: toSubmissionInput(submission) });
           }
           const what =
             group.length === 1
-              ? `segment ${group[0]!.bundle.segment.index} (${group[0]!.path})`
-              : `segments ${group.map((s) => s.bundle.segment.index).join(", ")}`;
-          const receipt = await sendTx(`job ${jobId}: submitting ${what}`, () =>
-            opts.batch ? escrow.submitSegments(jobId, subs) : escrow.submitSegment(jobId, subs[0]!),
+              ? `job ${group[0]!.bundle.job.jobId} segment ${group[0]!.bundle.segment.index} (${group[0]!.path})`
+              : `${plural(group.length, "segment")} of ${plural(new Set(group.map((s) => s.bundle.job.jobId)).size, "job")}`;
+          const receipt = await sendTx(`submitting ${what}`, () =>
+            opts.batch
+              ? escrow.submitSegments(subs)
+              : escrow.submitSegment(subs[0]!.jobId, subs[0]!.submission),
           );
           const accepted = eventsIn(receipt, "SegmentAccepted");
+          const skipped = eventsIn(receipt, "SegmentSkipped");
           for (const s of group) {
-            const ev = accepted.find(
-              (e) => e.newHead === s.bundle.segment.newHead && e.workerKeyHash === s.bundle.job.workerKeyHash,
-            );
+            const { jobId, workerKeyHash } = s.bundle.job;
+            const same = (e: { jobId: bigint; newHead: bigint; workerKeyHash: bigint }) =>
+              e.jobId === jobId &&
+              e.newHead === s.bundle.segment.newHead &&
+              e.workerKeyHash === workerKeyHash;
+            if (skipped.some(same)) {
+              outcomes.push(outcome(s, "already-accepted"));
+              say(
+                `job ${jobId} worker ${short(workerKeyHash)} segment ${s.bundle.segment.index}: accepted meanwhile (another submitter), skipped`,
+              );
+              continue;
+            }
+            const ev = accepted.find(same);
             const o: SegmentOutcome = {
               ...outcome(s, "accepted"),
               payout: ev?.payout ?? 0n,
@@ -228,8 +261,9 @@ export function registerSubmit(program: Command): void {
             };
             outcomes.push(o);
             say(
-              `job ${jobId} worker ${short(s.bundle.job.workerKeyHash)} segment ${s.bundle.segment.index}: accepted, ` +
-                `payout ${formatAmount(o.payout!, info)}, gas ${o.gasUsed!.toLocaleString("en-US")}` +
+              `job ${jobId} worker ${short(workerKeyHash)} segment ${s.bundle.segment.index}: accepted, ` +
+                `payout ${formatAmount(o.payout!, tokens.get(jobId)!)} at weight ${ev?.weightBps ?? 0n} bps, ` +
+                `gas ${o.gasUsed!.toLocaleString("en-US")}` +
                 (group.length > 1
                   ? ` (a ${group.length}-segment batch of ${receipt.gasUsed.toLocaleString("en-US")} gas)`
                   : "") +
@@ -281,4 +315,72 @@ function outcome(s: BundleEntry, status: SegmentOutcome["status"]): SegmentOutco
     index: s.bundle.segment.index,
     status,
   };
+}
+
+function groupBy<T, K>(items: readonly T[], key: (item: T) => K): Map<K, T[]> {
+  const out = new Map<K, T[]>();
+  for (const item of items) {
+    const k = key(item);
+    out.set(k, [...(out.get(k) ?? []), item]);
+  }
+  return out;
+}
+
+/**
+ * Checks every pending bundle's proof off chain (verifier/batch-verify.ts: one batched pairing
+ * check per circuit, single checks to name a failure) and returns those to submit, in order.
+ * A bad bundle and the later segments of its lane are reported through `refuse`. Bundles of a
+ * circuit without a local verification key are passed on unchecked (the chain still checks).
+ */
+async function checkOffChain(
+  pending: readonly BundleEntry[],
+  refuse: (bad: BundleEntry, reason: string, blocked: BundleEntry[]) => void,
+): Promise<BundleEntry[]> {
+  if (pending.length === 0) return [];
+  const { loadVerificationKeys } = await import("../../verifier/load-keys.ts");
+  const { verifyBundles } = await import("../../verifier/batch-verify.ts");
+  const { closeVerifier } = await import("../../verifier/verify-bundle.ts");
+  const sizes = [...new Set(pending.map((s) => s.bundle.circuitId))];
+  const { keys } = await loadVerificationKeys(sizes);
+  const checkable = pending.filter((s) => keys.has(s.bundle.circuitId));
+  const unchecked = sizes.filter((n) => !keys.has(n));
+  if (unchecked.length > 0)
+    console.error(
+      `meterproof: warning: no local verification key for circuit ${unchecked.join(", ")}: those bundles are not checked ` +
+        "before sending (run `meterproof setup --size N` to check them)",
+    );
+  let results;
+  try {
+    results = await verifyBundles(
+      checkable.map((s) =>
+        JSON.parse(JSON.stringify(s.bundle, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v))),
+      ),
+      keys,
+    );
+  } finally {
+    await closeVerifier();
+  }
+  const bad = new Map<BundleEntry, string>();
+  results.forEach((r, i) => {
+    if (!r.ok) bad.set(checkable[i]!, r.reason);
+  });
+  const stopped = new Set<string>();
+  const out: BundleEntry[] = [];
+  for (const s of pending) {
+    const lane = `${s.bundle.job.jobId}:${s.bundle.job.workerKeyHash}`;
+    if (stopped.has(lane)) continue;
+    const reason = bad.get(s);
+    if (reason === undefined) {
+      out.push(s);
+      continue;
+    }
+    stopped.add(lane);
+    const blocked = pending.filter(
+      (o) =>
+        `${o.bundle.job.jobId}:${o.bundle.job.workerKeyHash}` === lane &&
+        o.bundle.segment.index > s.bundle.segment.index,
+    );
+    refuse(s, reason, blocked);
+  }
+  return out;
 }

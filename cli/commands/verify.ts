@@ -1,4 +1,3 @@
-import { readFileSync } from "node:fs";
 import type { Command } from "commander";
 import { CliError, EXIT_FAILED } from "../output.ts";
 
@@ -6,40 +5,38 @@ export function registerVerify(program: Command): void {
   program
     .command("verify")
     .description(
-      "check proof bundles against the verification keys pinned by the setup manifests; exit 0 only if all hold",
+      "check proof bundles against the verification keys pinned by the setup manifests; exit 0 only if all hold " +
+        "(bundles of one circuit are checked together with one pairing check; a failed batch is checked one by one)",
     )
     .argument("<bundle...>", "bundle files written by `meterproof prove`")
     .option("--json", "print one JSON verdict per bundle")
     .action(async (files: string[], opts: { json?: boolean }) => {
-      const { verifyBundle, closeVerifier } = await import("../../verifier/verify-bundle.ts");
+      const { closeVerifier } = await import("../../verifier/verify-bundle.ts");
+      const { verifyBundles } = await import("../../verifier/batch-verify.ts");
       const { loadVerificationKeys } = await import("../../verifier/load-keys.ts");
       const { circuitConfig } = await import("../../circuits/index.ts");
       const { keys, problems } = await loadVerificationKeys(circuitConfig.sizes);
       for (const p of problems) console.error(`meterproof: ${p}`);
       let failed = 0;
       try {
-        for (const file of files) {
-          let json: unknown;
-          try {
-            json = JSON.parse(readFileSync(file, "utf8"));
-          } catch (err) {
-            const code = (err as NodeJS.ErrnoException).code;
-            json = undefined;
-            failed++;
-            report(file, false, code === "ENOENT" ? "no such file" : "not a JSON file", opts.json);
-            continue;
-          }
-          const verdict = await verifyBundle(json, (id) => keys.get(id));
-          if (!verdict.ok) failed++;
+        const results = await verifyBundles(files, keys);
+        for (const r of results) {
+          if (!r.ok) failed++;
           report(
-            file,
-            verdict.ok,
-            verdict.ok
-              ? `segment ${verdict.bundle.segment.index} of job ${verdict.bundle.job.jobId}`
-              : verdict.reason,
+            r.source,
+            r.ok,
+            r.ok ? `segment ${r.bundle.segment.index} of job ${r.bundle.job.jobId}` : r.reason,
             opts.json,
           );
         }
+        const batched = results.filter((r) => r.check === "batch").length;
+        const alone = results.filter((r) => r.check === "single").length;
+        const summary =
+          `batch check: ${batched} of ${files.length} bundles checked at once (one pairing check per circuit)` +
+          (alone > 0 ? `, ${alone} checked one by one` : "");
+        // --json keeps stdout one verdict per line.
+        if (opts.json) console.error(summary);
+        else console.log(summary);
       } finally {
         await closeVerifier();
       }

@@ -173,20 +173,22 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoSummary> {
     }
     log(`    ${bundlesVerified} bundles written to ${bundleDir} and verified`);
 
-    log("7/9 provider: submit all segments in one batch, then withdraw");
+    log("7/9 provider: submit all segments in one batch (one pairing check for all proofs), then withdraw");
     // Hardhat runs calls and gas estimates at the last block's time; the job ran since, so
     // mine a block now, or the window would look like it ends in the future.
     await syncChainClock(connection.provider);
-    const submissions = bundles.map((b) => toSubmissionInput(submissionFromBundle(b).submission));
-    const submitted = await (await d.escrow.connect(provider).submitSegments(jobId, submissions)).wait();
+    const entries = bundles.map((b) => {
+      const { jobId: id, submission } = submissionFromBundle(b);
+      return { jobId: id, submission: toSubmissionInput(submission) };
+    });
+    const submitted = await (await d.escrow.connect(provider).submitSegments(entries)).wait();
     const accepted = eventsIn(submitted, "SegmentAccepted");
     const payout = accepted.reduce((s, e) => s + e.payout, 0n);
     const withdrawTx = await (await d.escrow.connect(provider).withdraw(d.addresses.credit)).wait();
     const withdrawn = eventsIn(withdrawTx, "Withdrawn")[0]!.amount;
 
     log("8/9 client: after the job's expiry and grace period, close the job and take back the rest");
-    const closableAt =
-      Number((await d.escrow.jobOf(jobId)).expiry) + Number(await d.escrow.closeGracePeriod()) + 1;
+    const closableAt = Number(await d.escrow.closableAt(jobId)) + 1;
     await connection.provider.request({ method: "evm_setNextBlockTimestamp", params: [closableAt] });
     const closed = await (await d.escrow.connect(client).closeJob(jobId)).wait();
     const refund = eventsIn(closed, "JobClosed")[0]!.refund;

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity 0.8.28;
 
+import {IUsageVerifier} from "./IUsageVerifier.sol";
+
 /// @title IComputeEscrow
 /// @notice Holds a client's ERC-20 budget for a compute job and pays the job's provider for
 /// proven work: each accepted segment proof credits usage x device weight x price to the
@@ -9,6 +11,8 @@ pragma solidity 0.8.28;
 /// usage in bps·ms (one fully busy GPU-second = 1e7); device weights in H100-equivalent basis
 /// points (H100 = 10000); price in token units per H100-equivalent hour. Payout of a segment =
 /// usage * weight * price / (1e7 * 1e4 * 3600), rounded down, capped by the remaining budget.
+/// The escrow is one client of the UsageVerifier: that contract verifies the proofs and keeps the
+/// ledger of worker time; the escrow keeps jobs, budgets, the rate card and payouts.
 interface IComputeEscrow {
     /// @notice A compute job and its budget. Amounts are in units of `token`.
     /// @param client Who funded the job and gets the unspent budget back.
@@ -42,41 +46,10 @@ interface IComputeEscrow {
         uint256 jobTag;
     }
 
-    /// @notice A lane: the segments of one worker in one job, a hash chain with one billed span.
-    /// @param head newHead of the lane's last accepted segment (0 before the first).
-    /// @param start tFirst of its first segment (unix ms; 0 while the lane has not started).
-    /// @param end tLast of its last accepted segment: the lane bills only after it.
-    /// @param nextStart Start of the worker's next lane in time (type(uint64).max when none):
-    /// the lane bills only up to it, so a worker serves one lane at a time.
-    /// @param weightBps Device weight fixed when the lane started, applied to all its segments.
-    struct Lane {
-        uint256 head;
-        uint64 start;
-        uint64 end;
-        uint64 nextStart;
-        uint32 weightBps;
-    }
-
-    /// @notice One segment proof and the public signals it was made for (except jobTag, which
-    /// the escrow takes from the job).
-    /// @param circuitId The circuit (segment size N) the proof is for.
-    /// @param workerKeyHash Poseidon hash of the worker key that signed the segment.
-    /// @param prevHead Lane head before the segment: must equal the lane's current head.
-    /// @param newHead Lane head after the segment.
-    /// @param meter tFirst + tLast * 2^64 + usage * 2^128.
-    /// @param laneAfter Only read for a lane's first segment: which of the worker's lanes it
-    /// follows in time. 0: the worker's latest lane (right whenever the new lane starts after all
-    /// of the worker's lanes, the usual case); a job id: that job's lane of this worker;
-    /// LANE_FIRST (2^256 - 1): the new lane comes before all of the worker's lanes.
-    /// @param proof Groth16 proof [a0, a1, b00, b01, b10, b11, c0, c1] (snarkjs call data order).
-    struct Submission {
-        uint32 circuitId;
-        uint256 workerKeyHash;
-        uint256 prevHead;
-        uint256 newHead;
-        uint256 meter;
-        uint256 laneAfter;
-        uint256[8] proof;
+    /// @notice One entry of a batch: a submission for the escrow's job `jobId`.
+    struct BatchEntry {
+        uint256 jobId;
+        IUsageVerifier.Submission submission;
     }
 
     /// @notice A contract the escrow depends on (registry, verifier) has no code.
@@ -112,31 +85,14 @@ interface IComputeEscrow {
     error ComputeEscrow__WorkerNotJobProvider(uint256 workerKeyHash, address workerProvider, address jobProvider);
     /// @notice The rate card has no weight for the worker's device class, so it cannot earn.
     error ComputeEscrow__DeviceClassNotRated(bytes32 deviceClass);
-    /// @notice This segment is the one the lane accepted last (the same segment twice).
-    error ComputeEscrow__SegmentAlreadyAccepted(uint256 jobId, uint256 workerKeyHash, uint256 newHead);
-    /// @notice The segment does not continue the lane: its prevHead is not the lane's head.
-    error ComputeEscrow__StalePrevHead(uint256 jobId, uint256 workerKeyHash, uint256 laneHead, uint256 prevHead);
-    /// @notice The window starts before the end of time already billed for this worker: in this
-    /// lane, or in the lane before it in time (another job).
-    error ComputeEscrow__TimeAlreadyBilled(uint256 workerKeyHash, uint64 tFirst, uint64 billedEnd);
-    /// @notice The window runs into the worker's next lane in time (another job), which starts at
-    /// `nextStart`: a worker serves one lane at a time, so this time belongs to that lane.
-    error ComputeEscrow__LaneOverlap(uint256 workerKeyHash, uint64 tLast, uint64 nextStart);
-    /// @notice `laneAfter` does not name the lane right before the new one in time: the named
-    /// lane does not exist, or another lane of the worker starts between it and the new window.
-    error ComputeEscrow__WrongLaneAfter(uint256 workerKeyHash, uint256 laneAfter);
     /// @notice A device weight above MAX_WEIGHT_BPS.
     error ComputeEscrow__WeightTooHigh(uint32 weightBps, uint32 maxWeightBps);
-    /// @notice The window is empty or reversed (tLast <= tFirst).
-    error ComputeEscrow__InvalidWindow(uint64 tFirst, uint64 tLast);
     /// @notice The window starts before the job was created (beyond the clock skew allowance).
     error ComputeEscrow__WindowBeforeJob(uint64 tFirst, uint256 createdAtMs);
     /// @notice The window ends after the job expired (beyond the clock skew allowance).
     error ComputeEscrow__WindowAfterExpiry(uint64 tLast, uint256 expiryMs);
     /// @notice The window ends in the future (beyond the clock skew allowance).
     error ComputeEscrow__WindowInFuture(uint64 tLast, uint256 nowMs);
-    /// @notice The proof does not verify for the submission's public signals.
-    error ComputeEscrow__InvalidProof(uint256 jobId, uint256 workerKeyHash);
     /// @notice A batch had no submissions.
     error ComputeEscrow__EmptyBatch();
     /// @notice The caller has no balance of this token to withdraw.
@@ -160,20 +116,10 @@ interface IComputeEscrow {
     event EscrowConfigured(
         address indexed admin,
         address registry,
-        address verifier,
+        address usageVerifier,
         uint64 maxClockSkewMs,
         uint64 closeGracePeriod,
         uint32 maxWeightBps
-    );
-    /// @notice A worker's lane in a job started with its first accepted segment, at `start`
-    /// (unix ms), billed at `weightBps` for all its segments; it ends where the worker's next
-    /// lane starts (`nextStart`, type(uint64).max when none).
-    event LaneStarted(
-        uint256 indexed jobId,
-        uint256 indexed workerKeyHash,
-        uint64 start,
-        uint64 nextStart,
-        uint32 weightBps
     );
     /// @notice A segment proof was accepted and `payout` credited to the job's provider.
     /// @dev Everything an auditor needs to match the segment with a trace seal and re-derive
@@ -223,14 +169,20 @@ interface IComputeEscrow {
 
     /// @notice Verifies one segment proof of a job and credits its payout to the job's provider.
     /// @dev Checks, in order: not paused; job open; worker registered, active, approved (when
-    /// required), owned by the job's provider, and its class rated; prevHead is the lane head;
-    /// the window starts at or after the worker's last billed end; the window lies within the
-    /// job's life and not in the future; the proof verifies. Anyone may submit: the payout
-    /// always goes to the job's provider.
-    function submitSegment(uint256 jobId, Submission calldata submission) external;
+    /// required) and owned by the job's provider; the window lies within the job's life and not
+    /// in the future; then the UsageVerifier checks that prevHead is the lane head and that the
+    /// window is the lane's to bill (UsageVerifier__ errors), and verifies the proof; a lane's
+    /// first segment needs a rated device class, whose weight the lane keeps. Anyone may
+    /// submit: the payout always goes to the job's provider. Disjoint work of one worker in
+    /// several jobs is payable in any order.
+    function submitSegment(uint256 jobId, IUsageVerifier.Submission calldata submission) external;
 
-    /// @notice submitSegment for many segments of one job, in order, all or nothing.
-    function submitSegments(uint256 jobId, Submission[] calldata submissions) external;
+    /// @notice submitSegment for many segments, of any of the escrow's jobs, of one circuit id,
+    /// in order, with one multi-pairing for all their proofs: one transaction settles a
+    /// provider's backlog. A segment its lane has accepted already (it is the lane's last, or
+    /// its window ends within the lane's billed span while its prevHead is not the head) is
+    /// skipped with SegmentSkipped; any other refusal reverts the whole batch.
+    function submitSegments(BatchEntry[] calldata entries) external;
 
     /// @notice Sends the caller its whole balance of `token` (credited payouts).
     function withdraw(address token) external returns (uint256 amount);
@@ -258,14 +210,12 @@ interface IComputeEscrow {
     /// @return Head of the lane of a worker in a job: the newHead of its last accepted segment, 0 before the first.
     function laneHead(uint256 jobId, uint256 workerKeyHash) external view returns (uint256);
 
-    /// @return The lane of a worker in a job (all zero before its first segment). Its segment
-    /// count and windows are in its SegmentAccepted events.
-    function laneOf(uint256 jobId, uint256 workerKeyHash) external view returns (Lane memory);
+    /// @return The lane of a worker in a job in the UsageVerifier's ledger (all zero before its
+    /// first segment); its laneData is the device weight the lane was fixed at.
+    function laneOf(uint256 jobId, uint256 workerKeyHash) external view returns (IUsageVerifier.Lane memory);
 
-    /// @return firstStart Start (unix ms) of the worker's earliest lane, type(uint64).max when none.
-    /// @return latestJob Job of the worker's latest lane in time (0 when none): the lane that
-    /// `laneAfter = 0` names.
-    function workerLanes(uint256 workerKeyHash) external view returns (uint64 firstStart, uint256 latestJob);
+    /// @return The UsageVerifier that verifies the escrow's proofs and keeps the worker-time ledger.
+    function usageVerifier() external view returns (IUsageVerifier);
 
     /// @return Unix seconds from which the client may close the job: expiry + grace period +
     /// the time the escrow has spent paused since the job was created (0 for an unknown job).
@@ -277,8 +227,6 @@ interface IComputeEscrow {
     /// @return The largest device weight the rate card takes (10 H100-equivalents).
     function MAX_WEIGHT_BPS() external view returns (uint32);
 
-    /// @return The `laneAfter` value that places a new lane before all of the worker's lanes.
-    function LANE_FIRST() external view returns (uint256);
 
     /// @return The rate card weight of a device class, in H100-equivalent basis points.
     function deviceWeight(bytes32 deviceClass) external view returns (uint32);

@@ -5,7 +5,8 @@
  * Parameters (ignition/parameters.json or --parameters): maxClockSkewMs, closeGracePeriod,
  * requireAttestation. The verifiers deployed and registered are those of the circuit sizes
  * in METERPROOF_CIRCUIT_SIZES (e.g. "8,64"), by default every size whose generated verifier
- * is compiled among 8 and 64.
+ * is compiled among 8 and 64. Each size's batch verifier (SegmentGroth16BatchVerifier{N}, written
+ * by the same `meterproof setup --size N`) is deployed and registered beside it when compiled.
  */
 import { buildModule } from "@nomicfoundation/hardhat-ignition/modules";
 import { encodeBytes32String } from "ethers";
@@ -14,7 +15,12 @@ import {
   DEFAULT_MAX_CLOCK_SKEW_MS,
   DEFAULT_RATE_CARD,
 } from "../../chain/deploy.ts";
-import { KEY_VERIFIER_CONTRACT, hasVerifierArtifact, verifierContractName } from "../../contracts/index.ts";
+import {
+  KEY_VERIFIER_CONTRACT,
+  batchVerifierContractName,
+  hasVerifierArtifact,
+  verifierContractName,
+} from "../../contracts/index.ts";
 
 /** The module for a given list of circuit sizes (segment sizes N). */
 export function meterproofModule(circuitSizes: readonly number[]) {
@@ -31,14 +37,23 @@ export function meterproofModule(circuitSizes: readonly number[]) {
     for (const size of circuitSizes) {
       const verifier = m.contract(verifierContractName(size), [], { id: `Verifier${size}` });
       m.call(router, "setVerifier", [size, verifier], { id: `SetVerifier${size}` });
+      const batch = m.contract(batchVerifierContractName(size), [], { id: `BatchVerifier${size}` });
+      m.call(router, "setBatchVerifier", [size, batch], { id: `SetBatchVerifier${size}` });
     }
-    const escrow = m.contract("ComputeEscrow", [admin, registry, router, maxClockSkewMs, closeGracePeriod]);
+    const usageVerifier = m.contract("UsageVerifier", [router]);
+    const escrow = m.contract("ComputeEscrow", [
+      admin,
+      registry,
+      usageVerifier,
+      maxClockSkewMs,
+      closeGracePeriod,
+    ]);
     for (const [deviceClass, weight] of Object.entries(DEFAULT_RATE_CARD)) {
       m.call(escrow, "setDeviceWeight", [encodeBytes32String(deviceClass), weight], {
         id: `Weight_${deviceClass}`,
       });
     }
-    return { credit, keyVerifier, registry, router, escrow };
+    return { credit, keyVerifier, registry, router, usageVerifier, escrow };
   });
 }
 

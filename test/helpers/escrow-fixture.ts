@@ -1,6 +1,7 @@
 import { encodeBytes32String, parseEther, type Signer } from "ethers";
 import { deployMeterproof, type MeterproofDeployment } from "../../chain/deploy.ts";
-import { deployContract, type ComputeEscrow } from "../../contracts/index.ts";
+import { toSubmissionInput, type Submission } from "../../chain/submission.ts";
+import { deployContract, type BatchEntryInput, type ComputeEscrow } from "../../contracts/index.ts";
 import { proveKeyPossession } from "../../prover/key-possession.ts";
 import { segmentPayout, type CheckedTrace, type JobTerms, type WorkerKey } from "../../trace/index.ts";
 import { chainControl, connectHardhat } from "./hardhat.ts";
@@ -142,6 +143,11 @@ export async function createJobAt(
   return f.d.escrow.jobCount();
 }
 
+/** The entries of ComputeEscrow.submitSegments for segments of one job. */
+export function batchOf(jobId: bigint, submissions: readonly Submission[]): BatchEntryInput[] {
+  return submissions.map((s) => ({ jobId, submission: toSubmissionInput(s) }));
+}
+
 /** A proven lane: the trace of one worker in one job and its segment proofs. */
 export interface ProvenLane {
   jobId: bigint;
@@ -166,11 +172,13 @@ export async function proveLane(
     terms?: JobTerms;
     intervalMs?: number;
     deviceClass?: string;
+    /** The marketplace contract the job lives in (default: the fixture's ComputeEscrow). */
+    market?: string;
   },
 ): Promise<ProvenLane> {
   const trace = await buildLaneTrace({
     chainId: f.chainId,
-    escrow: f.escrowAddress,
+    escrow: args.market ?? f.escrowAddress,
     jobId: args.jobId,
     provider: args.provider,
     terms: args.terms ?? jobTerms(f, { expiry: args.expiry }),

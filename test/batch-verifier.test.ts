@@ -1,0 +1,492 @@
+import { createRequire } from "node:module";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { AbiCoder, ContractFactory, keccak256, toUtf8Bytes, type Signer } from "ethers";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { circuitArtifacts, REPO_ROOT } from "../circuits/index.ts";
+import {
+  attachContract,
+  deployBatchVerifier,
+  deployContract,
+  deployVerifier,
+  type IGroth16Verifier5,
+  type ISegmentBatchVerifier,
+  type SegmentVerifierRouter,
+} from "../contracts/index.ts";
+import {
+  batchCoefficients,
+  batchVerifierSource,
+  vkeyHash,
+  type Groth16VkeyJson,
+} from "../setup/batch-verifier.ts";
+import { BASE_FIELD_MODULUS, FIELD_MODULUS } from "../trace/constants.ts";
+import { bn128 } from "../setup/snarkjs-api.ts";
+import { batchVerifyGroth16, verifyBundles, type Groth16Statement } from "../verifier/batch-verify.ts";
+import { proofFailure, verifyBundle, type VerificationKey } from "../verifier/verify-bundle.ts";
+import type { ProofBundleJson } from "../trace/index.ts";
+import { batchLane, type BatchLane } from "./helpers/batch-proofs.ts";
+import { expectCustomError } from "./helpers/expect-custom-error.ts";
+import { connectHardhat } from "./helpers/hardhat.ts";
+import { closeProver } from "./helpers/segment-proof.ts";
+
+type Connection = Awaited<ReturnType<typeof connectHardhat>>;
+type Words = bigint[];
+
+const N = 8;
+const R = FIELD_MODULUS;
+const Q = BASE_FIELD_MODULUS;
+const ZERO = "0x0000000000000000000000000000000000000000";
+
+let connection: Connection;
+let admin: Signer;
+let single: IGroth16Verifier5;
+let batch: ISegmentBatchVerifier;
+let batchAddress: string;
+let router: SegmentVerifierRouter;
+let chainId: bigint;
+let lane: BatchLane;
+/** Solidity words of the lane's valid proofs and their public signals. */
+let proofs: Words[];
+let signals: Words[];
+let vkey: Groth16VkeyJson;
+
+beforeAll(async () => {
+  connection = await connectHardhat();
+  admin = (await connection.ethers.getSigners())[0]!;
+  chainId = (await admin.provider!.getNetwork()).chainId;
+  single = await deployVerifier(N, admin);
+  batch = await deployBatchVerifier(N, admin);
+  batchAddress = await batch.getAddress();
+  router = await deployContract("SegmentVerifierRouter", [await admin.getAddress()], admin);
+  await (await router.setVerifier(N, await single.getAddress())).wait();
+  await (await router.setBatchVerifier(N, batchAddress)).wait();
+  lane = await batchLane();
+  proofs = lane.segments.map((s) => s.submission.proof.map(BigInt));
+  signals = lane.segments.map((s) => s.publicSignals.map(BigInt));
+  vkey = lane.vkey as Groth16VkeyJson;
+});
+afterAll(async () => {
+  await closeProver();
+  await connection?.close();
+});
+
+const verifySingle = (p: Words, s: Words): Promise<boolean> =>
+  single.verifyProof(
+    [p[0]!, p[1]!],
+    [
+      [p[2]!, p[3]!],
+      [p[4]!, p[5]!],
+    ],
+    [p[6]!, p[7]!],
+    s as [bigint, bigint, bigint, bigint, bigint],
+  );
+const verifyBatch = (ps: Words[], ss: Words[]): Promise<boolean> => batch.verifyBatch(ps, ss);
+
+/** A deterministic choice of `k` distinct proof indices (xorshift), so a failure can be rerun. */
+function pick(k: number, seed: number): number[] {
+  let x = seed;
+  const out = new Set<number>();
+  while (out.size < k) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    out.add(Math.abs(x) % proofs.length);
+  }
+  return [...out];
+}
+
+/** The statement of proof words and signals, as batchVerifyGroth16 takes it (affine, G2 limbs un-swapped). */
+function statement(p: Words, s: Words): Groth16Statement {
+  return {
+    proof: {
+      pi_a: [p[0]!, p[1]!, 1n],
+      pi_b: [
+        [p[3]!, p[2]!],
+        [p[5]!, p[4]!],
+        [1n, 0n],
+      ],
+      pi_c: [p[6]!, p[7]!, 1n],
+    },
+    publicSignals: s,
+  };
+}
+
+/** G1 point arithmetic on proof words [x, y] (affine), for forging proofs off chain. */
+async function g1() {
+  const curve = await bn128();
+  const { G1 } = curve;
+  const point = (x: bigint, y: bigint) => G1.fromObject([x, y, 1n]);
+  const words = (p: Uint8Array): [bigint, bigint] => {
+    const [x, y] = G1.toObject(G1.toAffine(p)) as bigint[];
+    return [x!, y!];
+  };
+  return {
+    add: (a: [bigint, bigint], b: [bigint, bigint]) => words(G1.add(point(...a), point(...b))),
+    times: (a: [bigint, bigint], s: bigint) => words(G1.timesScalar(point(...a), s)),
+    neg: (a: [bigint, bigint]) => words(G1.neg(point(...a))),
+    generator: words(G1.g),
+  };
+}
+
+describe("SegmentGroth16BatchVerifier8", () => {
+  it("is generated from the verification key: VK_HASH and DOMAIN_TAG", async () => {
+    expect(await batch.VK_HASH()).toBe(vkeyHash(vkey));
+    expect(await batch.DOMAIN_TAG()).toBe(keccak256(toUtf8Bytes("meterproof.batch.v1")));
+    const source = readFileSync(circuitArtifacts(N).batchVerifier!, "utf8");
+    expect(source).toMatch(
+      /^\/\/ SPDX-License-Identifier: Apache-2.0\n\/\/ Generated by `meterproof setup --size 8`/,
+    );
+    expect(source).toMatch(/contract SegmentGroth16BatchVerifier8 is ISegmentBatchVerifier/);
+  });
+
+  it("accepts random batches of valid proofs, as the single verifier does, for n = 1 to 8", async () => {
+    for (const [n, seed] of [
+      [1, 7],
+      [2, 11],
+      [3, 13],
+      [5, 17],
+      [8, 19],
+    ] as const) {
+      const idx = pick(n, seed);
+      for (const i of idx) expect(await verifySingle(proofs[i]!, signals[i]!)).toBe(true);
+      expect(
+        await verifyBatch(
+          idx.map((i) => proofs[i]!),
+          idx.map((i) => signals[i]!),
+        ),
+        `n = ${n}`,
+      ).toBe(true);
+      expect(
+        await router.verifySegments(
+          N,
+          idx.map((i) => proofs[i]!),
+          idx.map((i) => signals[i]!),
+        ),
+      ).toBe(true);
+    }
+  });
+
+  it("refuses a batch with one invalid proof at every position, as the single verifier refuses it", async () => {
+    const idx = pick(4, 23);
+    const outsider = pick(6, 29).find((i) => !idx.includes(i))!;
+    const tampers: [string, (p: Words, s: Words, pos: number) => [Words, Words]][] = [
+      ["meter + 1", (p, s) => [p, s.map((v, i) => (i === 4 ? v + 1n : v))]],
+      ["jobTag changed", (p, s) => [p, s.map((v, i) => (i === 0 ? (v + 12345n) % R : v))]],
+      // Off the curve (A or C), or a G2 point the pairing precompile refuses (B).
+      ["proof word + 1", (p, s, pos) => [p.map((v, i) => (i === (pos * 3 + 1) % 8 ? v + 1n : v)), s]],
+      // -A: on the curve, a valid point, the wrong proof.
+      ["A negated", (p, s) => [p.map((v, i) => (i === 1 ? Q - v : v)), s]],
+      ["another segment's proof", (_p, s) => [proofs[outsider]!, s]],
+      ["another segment's signals", (p) => [p, signals[outsider]!]],
+    ];
+    for (const [name, tamper] of tampers) {
+      for (let pos = 0; pos < idx.length; pos++) {
+        const ps = idx.map((i) => proofs[i]!);
+        const ss = idx.map((i) => signals[i]!);
+        [ps[pos], ss[pos]] = tamper(ps[pos]!, ss[pos]!, pos);
+        const singles = await Promise.all(ps.map((p, j) => verifySingle(p, ss[j]!)));
+        expect(singles, `${name} at ${pos}`).toEqual(ps.map((_, j) => j !== pos));
+        expect(await verifyBatch(ps, ss), `${name} at ${pos}`).toBe(false);
+      }
+    }
+    // Two proofs swapped between their statements.
+    const ps = idx.map((i) => proofs[i]!);
+    [ps[0], ps[2]] = [ps[2]!, ps[0]!];
+    expect(
+      await verifyBatch(
+        ps,
+        idx.map((i) => signals[i]!),
+      ),
+    ).toBe(false);
+  });
+
+  it("refuses invalid proofs whose errors cancel under predictable coefficients", async () => {
+    const [i1, i2] = [3, 40];
+    const [p1, p2] = [proofs[i1]!, proofs[i2]!];
+    const [s1, s2] = [signals[i1]!, signals[i2]!];
+    const G = await g1();
+
+    // 1. Fixed coefficients (1, 1): move Δ from C_2 to C_1. Σ C_j is unchanged.
+    const delta = G.times(G.generator, 987654321n);
+    const c1 = G.add([p1[6]!, p1[7]!], delta);
+    const c2 = G.add([p2[6]!, p2[7]!], G.neg(delta));
+    const f1 = [...p1.slice(0, 6), ...c1];
+    const f2 = [...p2.slice(0, 6), ...c2];
+    expect(await verifySingle(f1, s1)).toBe(false);
+    expect(await verifySingle(f2, s2)).toBe(false);
+    const naive = await batchVerifyGroth16({
+      vkey,
+      statements: [statement(f1, s1), statement(f2, s2)],
+      coefficients: [1n, 1n],
+    });
+    expect(naive, "the forgery passes a combination with coefficients 1, 1").toBe(true);
+    expect(await verifyBatch([f1, f2], [s1, s2])).toBe(false);
+    expect(await router.verifySegments(N, [f1, f2], [s1, s2])).toBe(false);
+
+    // 2. Coefficients from the first proof only: r_j = uint128(keccak(tag, proof_1, signals_1, j)).
+    // Knowing r_1, r_2 before choosing the second statement, raise proof 1's meter by d and
+    // lower proof 2's by (r_1 / r_2)·d: Σ_j r_j·s_j is unchanged.
+    const d = 10n ** 12n;
+    const g1Signals = s1.map((v, i) => (i === 4 ? v + d : v));
+    const coder = AbiCoder.defaultAbiCoder();
+    const weak = [0, 1].map(
+      (j) =>
+        BigInt(
+          keccak256(
+            coder.encode(
+              ["bytes32", "uint256[8]", "uint256[5]", "uint256"],
+              [keccak256("0x01"), p1, g1Signals, j],
+            ),
+          ),
+        ) &
+        ((1n << 128n) - 1n),
+    ) as [bigint, bigint];
+    const ratio = (weak[0] * modInverse(weak[1], R)) % R;
+    const g2Signals = s2.map((v, i) => (i === 4 ? (((v - ratio * d) % R) + R) % R : v));
+    expect(await verifySingle(p1, g1Signals)).toBe(false);
+    expect(await verifySingle(p2, g2Signals)).toBe(false);
+    const weakCheck = await batchVerifyGroth16({
+      vkey,
+      statements: [statement(p1, g1Signals), statement(p2, g2Signals)],
+      coefficients: weak,
+    });
+    expect(weakCheck, "the forgery passes coefficients that bind only the first proof").toBe(true);
+    expect(await verifyBatch([p1, p2], [g1Signals, g2Signals])).toBe(false);
+    expect(await router.verifySegments(N, [p1, p2], [g1Signals, g2Signals])).toBe(false);
+
+    // The contract's coefficients bind the whole batch: the TypeScript mirror computes the same,
+    // and under them the forgery fails off chain too.
+    const forged = { proofs: [p1, p2], publicSignals: [g1Signals, g2Signals] };
+    const bound = batchCoefficients({ chainId, verifier: batchAddress, vkHash: vkeyHash(vkey), ...forged });
+    expect(await batch.batchCoefficient(forged.proofs, forged.publicSignals, 0)).toBe(bound[0]);
+    expect(await batch.batchCoefficient(forged.proofs, forged.publicSignals, 1)).toBe(bound[1]);
+    expect(bound[0]).not.toBe(weak[0]);
+    expect(
+      await batchVerifyGroth16({
+        vkey,
+        statements: [statement(p1, g1Signals), statement(p2, g2Signals)],
+        coefficients: bound,
+      }),
+    ).toBe(false);
+    // Changing any word of the batch changes every coefficient.
+    const other = batchCoefficients({
+      chainId,
+      verifier: batchAddress,
+      vkHash: vkeyHash(vkey),
+      proofs: [p1, p2],
+      publicSignals: [g1Signals, s2],
+    });
+    expect(other[0]).not.toBe(bound[0]);
+  });
+
+  it("refuses a signal ≥ r and a coordinate ≥ q, as the single verifier does", async () => {
+    const idx = pick(3, 31);
+    const ps = idx.map((i) => proofs[i]!);
+    const ss = idx.map((i) => signals[i]!);
+    const withSignal = ss.map((s, j) => (j === 1 ? s.map((v, i) => (i === 2 ? v + R : v)) : s));
+    expect(await verifySingle(ps[1]!, withSignal[1]!)).toBe(false);
+    expect(await verifyBatch(ps, withSignal)).toBe(false);
+    await expectCustomError(
+      router.verifySegments(N, ps, withSignal),
+      "SegmentVerifierRouter__SignalNotInField",
+      [5 * 1 + 2],
+    );
+    for (const word of [0, 1, 2, 5, 6, 7]) {
+      const withCoordinate = ps.map((p, j) => (j === 2 ? p.map((v, i) => (i === word ? v + Q : v)) : p));
+      expect(await verifySingle(withCoordinate[2]!, ss[2]!), `word ${word}`).toBe(false);
+      expect(await verifyBatch(withCoordinate, ss), `word ${word}`).toBe(false);
+    }
+  });
+
+  it("refuses empty and mismatched batches with custom errors", async () => {
+    const [p, s] = [proofs[0]!, signals[0]!];
+    await expectCustomError(batch.verifyBatch([], []), "SegmentBatchVerifier__EmptyBatch");
+    await expectCustomError(batch.verifyBatch([p, p], [s]), "SegmentBatchVerifier__LengthMismatch", [2, 1]);
+    await expectCustomError(batch.verifyBatch([p], [s, s]), "SegmentBatchVerifier__LengthMismatch", [1, 2]);
+    await expectCustomError(router.verifySegments(N, [], []), "SegmentVerifierRouter__EmptyBatch");
+    await expectCustomError(
+      router.verifySegments(N, [p], [s, s]),
+      "SegmentVerifierRouter__BatchLengthMismatch",
+      [1, 2],
+    );
+  });
+
+  it("router: one circuit id per batch, admin-only registration, unknown ids refused", async () => {
+    const [p, s] = [proofs[0]!, signals[0]!];
+    await expectCustomError(
+      router.verifySegments(16, [p], [s]),
+      "SegmentVerifierRouter__UnknownCircuit",
+      [16],
+    );
+    await expectCustomError(router.setBatchVerifier(0, batchAddress), "SegmentVerifierRouter__ZeroCircuitId");
+    await expectCustomError(
+      router.setBatchVerifier(16, await admin.getAddress()),
+      "SegmentVerifierRouter__NotAContract",
+      [await admin.getAddress()],
+    );
+    const stranger = (await connection.ethers.getSigners())[1]!;
+    await expectCustomError(
+      router.connect(stranger).setBatchVerifier(16, batchAddress),
+      "AccessControlUnauthorizedAccount",
+    );
+
+    // Another circuit's batch verifier (a key of its own, registered as id 16) refuses size-8
+    // proofs: a mixed batch cannot be checked under one id, so the caller splits it by id.
+    const otherKey = structuredClone(vkey);
+    otherKey.vk_delta_2 = vkey.vk_gamma_2;
+    otherKey.IC = [vkey.IC[1]!, vkey.IC[0]!, ...vkey.IC.slice(2)];
+    const other = await deployFromSource(otherKey, 16);
+    const receipt = await (await router.setBatchVerifier(16, other)).wait();
+    const event = router.interface.parseLog(receipt!.logs[0]!);
+    expect(event?.name).toBe("BatchVerifierSet");
+    expect([...event!.args]).toEqual([16n, ZERO, other]);
+    expect(await router.batchVerifierOf(16)).toBe(other);
+    expect(await router.verifySegments(16, [p, proofs[1]!], [s, signals[1]!])).toBe(false);
+    expect(await router.verifySegments(N, [p, proofs[1]!], [s, signals[1]!])).toBe(true);
+    await (await router.removeBatchVerifier(16)).wait();
+    await expectCustomError(
+      router.verifySegments(16, [p], [s]),
+      "SegmentVerifierRouter__UnknownCircuit",
+      [16],
+    );
+    // verifySegment (single) is not affected by batch verifiers.
+    expect(await router.verifySegment(N, p, s)).toBe(true);
+  });
+
+  it("costs less than one single verification per proof from n = 2 on", async () => {
+    const singleGas = await single.verifyProof.estimateGas(
+      [proofs[0]![0]!, proofs[0]![1]!],
+      [
+        [proofs[0]![2]!, proofs[0]![3]!],
+        [proofs[0]![4]!, proofs[0]![5]!],
+      ],
+      [proofs[0]![6]!, proofs[0]![7]!],
+      signals[0] as [bigint, bigint, bigint, bigint, bigint],
+    );
+    const lines: string[] = [`single verifyProof: ${singleGas} gas (whole call)`];
+    for (const n of [1, 2, 4, 8, 16]) {
+      const gas = await batch.verifyBatch.estimateGas(proofs.slice(0, n), signals.slice(0, n));
+      const floor = 45_000n + 34_000n * BigInt(n + 3) + 6_000n * BigInt(2 * n + 7) + 150n * BigInt(n + 5);
+      lines.push(
+        `verifyBatch n = ${n}: ${gas} gas, ${gas / BigInt(n)} per proof (precompile floor ${floor})`,
+      );
+      expect(gas).toBeGreaterThan(floor);
+      if (n >= 2) expect(gas).toBeLessThan(singleGas * BigInt(n));
+    }
+    console.info(lines.join("\n"));
+  });
+});
+
+describe("verifyBundles (off chain)", () => {
+  const keys = (): Map<number, VerificationKey> =>
+    new Map([[N, { circuitId: N, vkey: lane.vkey, vkeySha256: lane.vkeySha256 }]]);
+
+  it("checks valid bundles in one batch", async () => {
+    const bundles = lane.bundles.slice(0, 8);
+    const results = await verifyBundles(bundles, keys());
+    expect(results.map((r) => [r.ok, r.check, r.batchSize])).toEqual(bundles.map(() => [true, "batch", 8]));
+    expect(results.map((r) => r.source)).toEqual(bundles.map((_, i) => `bundle #${i}`));
+  });
+
+  it("names every failing bundle, with the reason verifyBundle gives", async () => {
+    const bundles: unknown[] = structuredClone(lane.bundles.slice(8, 16));
+    const swap = (a: number, b: number) => {
+      const [x, y] = [bundles[a] as ProofBundleJson, bundles[b] as ProofBundleJson];
+      [x.proof, y.proof] = [y.proof, x.proof];
+      [x.calldata.proof, y.calldata.proof] = [y.calldata.proof, x.calldata.proof];
+    };
+    swap(2, 5);
+    (bundles[6] as ProofBundleJson).job.jobId = "99";
+    bundles.push("/nonexistent/bundle.json");
+    const results = await verifyBundles(bundles, keys());
+    const singles = await Promise.all(
+      bundles.slice(0, 8).map((b) => verifyBundle(b, (id) => keys().get(id))),
+    );
+    expect(results.slice(0, 8).map((r) => (r.ok ? "ok" : r.reason))).toEqual(
+      singles.map((v) => (v.ok ? "ok" : v.reason)),
+    );
+    expect(results.filter((r) => !r.ok).map((r) => r.source)).toEqual([
+      "bundle #2",
+      "bundle #5",
+      "bundle #6",
+      "/nonexistent/bundle.json",
+    ]);
+    expect(results[2]).toMatchObject({ ok: false, reason: proofFailure(N), check: "single" });
+    expect(results[6]).toMatchObject({ ok: false, check: "none" });
+    expect(results[8]).toMatchObject({ ok: false, reason: "no such file", check: "none" });
+    // The batch of seven failed, so each was checked alone.
+    expect(results[0]).toMatchObject({ ok: true, check: "single", batchSize: 1 });
+  });
+
+  it("agrees with the on-chain batch verifier and single checks on forged batches", async () => {
+    const idx = pick(5, 37);
+    const ps = idx.map((i) => proofs[i]!);
+    const ss = idx.map((i) => signals[i]!);
+    const check = (qs: Words[], ts: Words[]) =>
+      batchVerifyGroth16({ vkey, statements: qs.map((p, j) => statement(p, ts[j]!)) });
+    expect(await check(ps, ss)).toBe(true);
+    const tampered = ss.map((s, j) => (j === 3 ? s.map((v, i) => (i === 4 ? v + 1n : v)) : s));
+    expect(await check(ps, tampered)).toBe(false);
+    expect(await verifyBatch(ps, tampered)).toBe(false);
+    const negA = ps.map((p, j) => (j === 0 ? p.map((v, i) => (i === 1 ? Q - v : v)) : p));
+    expect(await check(negA, ss)).toBe(false);
+    const outOfField = ss.map((s, j) => (j === 1 ? s.map((v, i) => (i === 0 ? v + R : v)) : s));
+    expect(await check(ps, outOfField)).toBe(false);
+  });
+});
+
+function modInverse(a: bigint, m: bigint): bigint {
+  let [old, r] = [((a % m) + m) % m, m];
+  let [s0, s1] = [1n, 0n];
+  while (r !== 0n) {
+    const q = old / r;
+    [old, r] = [r, old - q * r];
+    [s0, s1] = [s1, s0 - q * s1];
+  }
+  return ((s0 % m) + m) % m;
+}
+
+/** Compiles and deploys the batch verifier of another verification key (solc-js, as Hardhat builds). */
+async function deployFromSource(key: Groth16VkeyJson, size: number): Promise<string> {
+  const solc = createRequire(import.meta.url)("solc") as { compile(input: string): string };
+  const name = `contracts/generated/SegmentBatchVerifier${size}.sol`;
+  const source = batchVerifierSource({
+    vkey: key,
+    zkeySha256: "00".repeat(32),
+    paths: circuitArtifacts(size, join(REPO_ROOT, "build", "tmp")),
+  });
+  const output = JSON.parse(
+    solc.compile(
+      JSON.stringify({
+        language: "Solidity",
+        sources: {
+          [name]: { content: source },
+          "contracts/interfaces/ISegmentBatchVerifier.sol": {
+            content: readFileSync(join(REPO_ROOT, "contracts/interfaces/ISegmentBatchVerifier.sol"), "utf8"),
+          },
+        },
+        settings: {
+          optimizer: { enabled: true, runs: 200 },
+          viaIR: true,
+          evmVersion: "cancun",
+          outputSelection: { "*": { "*": ["abi", "evm.bytecode.object"] } },
+        },
+      }),
+    ),
+  ) as {
+    errors?: { severity: string; formattedMessage: string }[];
+    contracts: Record<string, Record<string, { abi: unknown[]; evm: { bytecode: { object: string } } }>>;
+  };
+  const errors = (output.errors ?? []).filter((e) => e.severity === "error");
+  if (errors.length > 0) throw new Error(errors.map((e) => e.formattedMessage).join("\n"));
+  const compiled = output.contracts[name]![`SegmentGroth16BatchVerifier${size}`]!;
+  const contract = await new ContractFactory(
+    compiled.abi as never,
+    "0x" + compiled.evm.bytecode.object,
+    admin,
+  ).deploy();
+  await contract.waitForDeployment();
+  const address = await contract.getAddress();
+  expect(await attachContract("ISegmentBatchVerifier", address, admin).VK_HASH()).toBe(vkeyHash(key));
+  return address;
+}
