@@ -26,10 +26,11 @@ export const VERIFY_FLOOR = 206_000 + 6_660 * 5;
 export const GAS_BEFORE = { submitFirst: 348_333, submitNext: 297_417, batch4PerSegment: 249_910 };
 
 /**
- * Production defaults (docs/decisions.md, bench/RESULTS.md "Segment size"): 256 records of
- * 10 s per segment, submitted in batches of 16. Gas does not depend on the segment size.
+ * Production defaults (docs/segment-size.md, bench/RESULTS.md "Segment size"): 128 records of
+ * 30 s per segment (one segment per 64 minutes), submitted in batches of 16. Gas does not
+ * depend on the segment size.
  */
-export const PRODUCTION = { segmentSize: 256, recordSeconds: 10, batch: 16 } as const;
+export const PRODUCTION = { segmentSize: 128, recordSeconds: 30, batch: 16 } as const;
 
 export interface GasFigures {
   verifyProof: bigint;

@@ -24,13 +24,12 @@ import { z } from "zod";
 import {
   checkArtifactHashes,
   circuitArtifacts,
+  CircuitError,
   fileSha256,
   relativePath,
   REPO_ROOT,
-  segmentSpec,
-  specArtifacts,
 } from "../circuits/index.ts";
-import { readR1csHeader, requiredPtauPower } from "../circuits/r1cs.ts";
+import { readR1csHeader, requiredPtauPower, type R1csHeader } from "../circuits/r1cs.ts";
 import { compileCircuit } from "../setup/compile.ts";
 import { runSetup } from "../setup/index.ts";
 import { withDirLock } from "../setup/lock.ts";
@@ -63,6 +62,10 @@ export const RECOMMENDED = { segmentSize: 128, recordSeconds: 30, batch: 16 } as
 /** The pinned constraint formula (docs/circuit.md): 4,835 + 771·N. */
 export const constraintFormula = (size: number): number => 4_835 + 771 * size;
 
+/** requiredPtauPower for a segment circuit of `constraints` (five public inputs). */
+const powerFor = (constraints: number): number =>
+  requiredPtauPower({ nConstraints: constraints, nPubIn: 5, nPubOut: 0 } as R1csHeader);
+
 const CHILD = new URL("./segment-proof-child.ts", import.meta.url).pathname;
 
 const childRunSchema = z.object({
@@ -85,8 +88,8 @@ export interface ProofFigures {
 export interface SizeFigures {
   size: number;
   constraints: number;
-  /** Wall-clock ms of compiling it here (circom2 --r1cs --wasm --sym --O2). */
-  compileMs: number;
+  /** Wall-clock ms of compiling it here (circom2 --r1cs --wasm --sym --O2); absent when copied. */
+  compileMs?: number;
   /** Smallest powers-of-tau exponent that fits. */
   power: number;
   ptauBytes: number;
@@ -111,7 +114,7 @@ async function devPtauFor(power: number): Promise<{ path: string; power: number 
 }
 
 /** Bytes of a development file of `power`: the file when present, else the nearest one scaled (sizes double per power). */
-function ptauBytes(power: number): { bytes: number; here: boolean } {
+function ptauBytes(power: number): { ptauBytes: number; ptauHere: boolean } {
   const sizeOf = (p: number): number | undefined => {
     for (const dir of [sharedPtauDir(REPO_ROOT), devPtauCacheDir()]) {
       const path = join(dir, devPtauName(p));
@@ -120,15 +123,15 @@ function ptauBytes(power: number): { bytes: number; here: boolean } {
     return undefined;
   };
   const exact = sizeOf(power);
-  if (exact !== undefined) return { bytes: exact, here: true };
+  if (exact !== undefined) return { ptauBytes: exact, ptauHere: true };
   for (let d = 1; d <= 14; d++) {
     for (const p of [power - d, power + d]) {
       const known = sizeOf(p);
-      if (known !== undefined) return { bytes: known * 2 ** (power - p), here: false };
+      if (known !== undefined) return { ptauBytes: known * 2 ** (power - p), ptauHere: false };
     }
   }
   // No file at all: 2^16 is 75,498,947 bytes (development files of snarkjs 0.7.6).
-  return { bytes: 75_498_947 * 2 ** (power - 16), here: false };
+  return { ptauBytes: 75_498_947 * 2 ** (power - 16), ptauHere: false };
 }
 
 /**
@@ -211,7 +214,44 @@ export async function measureSegmentSizes(
   const figures: SizeFigures[] = [];
   try {
     for (const size of sizes) {
-      // Compile only: constraints and the powers of tau they need.
+      // Sizes a development powers of tau here fits: set up and prove (setup compiles first).
+      // The power is predicted from the pinned formula and the file passed explicitly, so a
+      // circuit that grew past it fails with a CircuitError instead of generating a ceremony.
+      const ptau =
+        size <= MAX_MEASURED_SIZE ? await devPtauFor(powerFor(constraintFormula(size))) : undefined;
+      if (ptau) {
+        const root = join(scratch, "setup");
+        const t1 = performance.now();
+        const seeded = await seedFromRepository(size, root);
+        const setup = await runSetup({ size, root, keyPossession: false, ptau: ptau.path }).catch(
+          (err: unknown) => {
+            if (err instanceof CircuitError && err.field === "--ptau") return undefined;
+            throw err;
+          },
+        );
+        await releaseCurve();
+        if (setup) {
+          const setupMs = performance.now() - t1;
+          ms.setup += setupMs;
+          const header = readR1csHeader(setup.paths.r1cs);
+          const power = requiredPtauPower(header);
+          const t2 = performance.now();
+          const proof = await measureProof(size, root);
+          ms.prove += performance.now() - t2;
+          rmSync(setup.paths.dir, { recursive: true, force: true });
+          figures.push({
+            size,
+            constraints: header.nConstraints,
+            ...(setup.stages.compile.reused ? {} : { compileMs: setup.stages.compile.ms }),
+            power,
+            ...ptauBytes(power),
+            setup: { ms: setupMs, reused: seeded && setup.stages.zkey.reused },
+            proof,
+          });
+          continue;
+        }
+      }
+      // The others: compile only, for the constraints and the powers of tau they need.
       const paths = circuitArtifacts(size, join(scratch, "compile"));
       const t0 = performance.now();
       await compileCircuit(paths);
@@ -219,31 +259,8 @@ export async function measureSegmentSizes(
       ms.compile += compileMs;
       const header = readR1csHeader(paths.r1cs);
       const power = requiredPtauPower(header);
-      const ptau = ptauBytes(power);
       rmSync(paths.dir, { recursive: true, force: true });
-      const f: SizeFigures = {
-        size,
-        constraints: header.nConstraints,
-        compileMs,
-        power,
-        ptauBytes: ptau.bytes,
-        ptauHere: ptau.here,
-      };
-      figures.push(f);
-
-      // Setup and proofs, where a ceremony file is here (setup never generates one for the bench).
-      if (size > MAX_MEASURED_SIZE || !(await devPtauFor(power))) continue;
-      const root = join(scratch, "setup");
-      const t1 = performance.now();
-      const reused = await seedFromRepository(size, root);
-      const setup = await runSetup({ size, root, keyPossession: false });
-      await releaseCurve();
-      f.setup = { ms: performance.now() - t1, reused: reused && setup.stages.zkey.reused };
-      ms.setup += f.setup.ms;
-      const t2 = performance.now();
-      f.proof = await measureProof(size, root);
-      ms.prove += performance.now() - t2;
-      rmSync(specArtifacts(segmentSpec(size), root).dir, { recursive: true, force: true });
+      figures.push({ size, constraints: header.nConstraints, compileMs, power, ...ptauBytes(power) });
     }
 
     const measured = figures.filter((f) => f.proof);
@@ -314,10 +331,25 @@ export async function benchSegmentSize(): Promise<BenchSection> {
   const { figures, ms } = await measureSegmentSizes();
   const tGas = performance.now();
   const g = await measureGasOnce();
-  const gasMs = performance.now() - tGas;
   const batch = g.batches.find((b) => b.n === GAS_BATCH);
   if (!batch) throw new Error(`the gas measurement has no batch of ${GAS_BATCH}`);
-  const gasPerSegment = Number(batch.gas) / GAS_BATCH;
+  const now = performance.now();
+  return segmentSizeSection({
+    figures,
+    ms: { ...ms, gas: now - tGas, total: now - t0 },
+    batchGas: Number(batch.gas),
+  });
+}
+
+/** The section from the figures: rows per size, per option that matters, and the notes. */
+export function segmentSizeSection(args: {
+  figures: readonly SizeFigures[];
+  ms: { compile: number; setup: number; prove: number; gas: number; total: number };
+  /** Whole-transaction gas of submitSegments with GAS_BATCH segments. */
+  batchGas: number;
+}): BenchSection {
+  const { figures, ms, batchGas } = args;
+  const gasPerSegment = batchGas / GAS_BATCH;
   const options = segmentOptions(figures, gasPerSegment);
   const byKey = new Map(options.map((o) => [`${o.size}x${o.recordSeconds}`, o]));
   const measuredSizes = figures.filter((f) => f.proof?.measured).map((f) => f.size);
@@ -331,7 +363,9 @@ export async function benchSegmentSize(): Promise<BenchSection> {
       metric: `N=${f.size}: constraints`,
       value: f.constraints.toLocaleString("en-US"),
       note:
-        `compiled here in ${fmt(f.compileMs / 1000, "s")}` +
+        (f.compileMs === undefined
+          ? "compile copied with the repository's setup"
+          : `compiled here in ${fmt(f.compileMs / 1000, "s")}`) +
         (f.constraints === formula
           ? " (= 4,835 + 771·N)"
           : ` (formula 4,835 + 771·N gives ${formula.toLocaleString("en-US")})`) +
@@ -358,7 +392,7 @@ export async function benchSegmentSize(): Promise<BenchSection> {
   rows.push({
     metric: `gas per segment, batch of ${GAS_BATCH}`,
     value: gas(gasPerSegment),
-    note: `submitSegments of ${GAS_BATCH}, whole tx ${gas(Number(batch.gas))} / ${GAS_BATCH} (the gas section's measurement); the same for every N`,
+    note: `submitSegments of ${GAS_BATCH}, whole tx ${gas(batchGas)} / ${GAS_BATCH} (the gas section's measurement); the same for every N`,
   });
   for (const o of options) {
     const f = figures.find((x) => x.size === o.size)!;
@@ -383,34 +417,37 @@ export async function benchSegmentSize(): Promise<BenchSection> {
   const lead15 = byKey.get("256x15");
   const recFig = figures.find((f) => f.size === RECOMMENDED.segmentSize);
   const dblFig = figures.find((f) => f.size === RECOMMENDED.segmentSize * 2);
-  const totalS = (performance.now() - t0) / 1000;
   const cpuS = (o: SegmentOption | undefined) =>
     o?.provingCpuPerHour === undefined ? "?" : fmt(o.provingCpuPerHour, "CPU-s");
   const notes = [
-    `Constraints from the r1cs header of each size compiled here (compile only, in a scratch folder). Proofs: MeteredSegment(N) set up in a scratch folder with the development powers of tau (a setup of the repository that is up to date is copied instead of redone), then ${PROOF_RUNS} warm proofs (after one warm-up) with the long-lived prover (SegmentProver, one job on all cores) in a child process per size; peak memory is that process's VmHWM (keys, witness calculator and curve threads).`,
-    `Measured for N = ${measuredSizes.join(", ")}; N = ${extrapolatedSizes.join(", ") || "none"} ${noCeremony}, read off least-squares lines of time, CPU and memory against the constraint count. snarkjs proves over a power-of-two domain, so real times step up at each power; the lines are an estimate.`,
+    `Constraints from the r1cs header of each size compiled here, in a scratch folder (by its setup for the sizes proved, compile only for the others). Proofs: MeteredSegment(N) set up in a scratch folder with the development powers of tau (a setup of the repository that is up to date is copied instead of redone), then ${PROOF_RUNS} warm proofs (after one warm-up) with the long-lived prover (SegmentProver, one job on all cores) in a child process per size; peak memory is that process's VmHWM (keys, witness calculator and curve threads).`,
+    `Measured for N = ${measuredSizes.join(", ")}; N = ${extrapolatedSizes.join(", ") || "none"} ${noCeremony}, read off least-squares lines of time, CPU and memory against the constraint count. snarkjs proves over a power-of-two domain, so real times step up at each power; the lines are an estimate. Wall-clock times vary with other load on the machine; the CPU-seconds, which the per-hour figures use, are the steadier measure.`,
     `Gas per GPU-hour = ${gas(gasPerSegment)} × 3600 / (N × record seconds): it depends only on the segment's length. Proving per GPU-hour = CPU-seconds per proof × segments per hour: since a proof costs about 771 constraints a record plus 4,835 a segment, it depends mostly on the record length (records per hour) and hardly on N.`,
     "Rows left out: N × 15 s for N ≥ 16. Each has the same segment length, hence the same gas per hour and the same payout delay, as (N/2) × 30 s, which proves half as many records in a circuit half the size (half the proving, half the memory, a ceremony file half as large); 15-s records buy only a finer audit resolution, and the 10-s rows show that end. N=256 × 15 s stays as the comparison for N=128 × 30 s.",
-    `This section took ${fmt(totalS / 60, "min")} here: compiling all sizes ${fmt(ms.compile / 1000, "s")}, setups ${fmt(ms.setup / 1000, "s")}, proofs ${fmt(ms.prove / 1000, "s")}, gas ${gasMs < 1000 ? "shared with the gas section" : fmt(gasMs / 1000, "s")}. A setup of N = 64 from scratch takes about 6 minutes; inside \`npm run bench\` the proving section has just set up N = 8 and 64 in the repository, and they are copied.`,
+    `This section took ${fmt(ms.total / 60_000, "min")} here: setups of N = ${measuredSizes.join(", ")} (compile included) ${fmt(ms.setup / 1000, "s")}, proofs ${fmt(ms.prove / 1000, "s")}, compiling the larger sizes ${fmt(ms.compile / 1000, "s")}, gas ${fmt(ms.gas / 1000, "s")} (measured once and shared with the gas section). A setup of N = 64 from scratch takes about 6 minutes on an idle 2-core machine; inside \`npm run bench\` the proving section has just set up N = 8 and 64 in the repository, and they are copied.`,
   ];
   const production: { segmentSize: number; recordSeconds: number; batch: number } = PRODUCTION;
+  const current = byKey.get(`${production.segmentSize}x${production.recordSeconds}`);
   if (
     production.segmentSize !== RECOMMENDED.segmentSize ||
     production.recordSeconds !== RECOMMENDED.recordSeconds ||
     production.batch !== RECOMMENDED.batch
   ) {
     notes.push(
-      `bench/gas.ts PRODUCTION still says N = ${production.segmentSize} × ${production.recordSeconds} s, batches of ${production.batch}: the gas section's production row prices that, not the default below.`,
+      `bench/gas.ts PRODUCTION still says N = ${production.segmentSize} × ${production.recordSeconds} s, batches of ${production.batch}` +
+        (current ? ` (${gas(current.gasPerHour)} and ${cpuS(current)} of proving per GPU-hour here)` : "") +
+        ": the gas section's production row prices that, not the default below.",
     );
   }
   if (rec && half && dbl && recFig?.proof && dblFig?.proof) {
+    const batchHours = (o: SegmentOption) => (RECOMMENDED.batch * o.segmentSeconds) / 3600;
     notes.push(
       `Production default: N = ${RECOMMENDED.segmentSize} records of ${RECOMMENDED.recordSeconds} s (one segment per ${duration(rec.segmentSeconds)}, ${+rec.segmentsPerHour.toFixed(4)} per GPU-hour), batches of ${RECOMMENDED.batch}: ${gas(rec.gasPerHour)} and ${cpuS(rec)} of proving per GPU-hour. ` +
-        `30-s records are the longest the audit resolution allows and give the least proving per hour; N then trades gas against everything else. ` +
-        `Against N = ${half.size} × ${half.recordSeconds} s it halves the gas (${gas(half.gasPerHour)}) for about the same proving (${cpuS(half)}), at the price of a 2^${recFig.power} ceremony file (${mb(recFig.ptauBytes)}; public ceremonies publish it), ${mb(recFig.proof.peakRssBytes)} of prover memory and a ${duration(rec.segmentSeconds)} payout step. ` +
-        `N = ${dbl.size} × ${dbl.recordSeconds} s would save ${gas(rec.gasPerHour - dbl.gasPerHour)} more per GPU-hour but needs 2^${dblFig.power} (${mb(dblFig.ptauBytes)}), about ${mb(dblFig.proof.peakRssBytes)} per prover, and pays every ${duration(dbl.segmentSeconds)}` +
-        (lead15
-          ? `; N = 256 × 15 s costs the same gas as the default with ${cpuS(lead15)} of proving, twice as much.`
+        "30-s records are the longest the audit resolution allows and give the least proving per hour; N then trades gas against the ceremony file, prover memory and how long a provider waits to be paid. " +
+        `Against N = ${half.size} × ${half.recordSeconds} s it halves the gas (${gas(half.gasPerHour)}) for about the same proving (${cpuS(half)}), at the price of a 2^${recFig.power} ceremony file (${mb(recFig.ptauBytes)}; public ceremonies publish it), ${mb(recFig.proof.peakRssBytes)} per prover and a payout step of ${duration(rec.segmentSeconds)}; a batch of ${RECOMMENDED.batch} is ${+batchHours(rec).toFixed(1)} GPU-hours, which one GPU fills within the day a client must wait after a job's expiry before closing it. ` +
+        `N = ${dbl.size} × ${dbl.recordSeconds} s would save another ${gas(rec.gasPerHour - dbl.gasPerHour)} per GPU-hour but needs 2^${dblFig.power} (${mb(dblFig.ptauBytes)}) and about ${mb(dblFig.proof.peakRssBytes)} per prover, pays every ${duration(dbl.segmentSeconds)}, and its batch of ${RECOMMENDED.batch} is ${+batchHours(dbl).toFixed(1)} GPU-hours: providers with few GPUs would send smaller batches and lose much of the saving` +
+        (lead15 && lead15.provingCpuPerHour !== undefined && rec.provingCpuPerHour !== undefined
+          ? `. N = 256 × 15 s costs the same gas as the default with ${cpuS(lead15)} of proving, ${(lead15.provingCpuPerHour / rec.provingCpuPerHour).toFixed(1)} times as much.`
           : "."),
     );
   }

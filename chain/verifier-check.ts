@@ -26,21 +26,14 @@ export async function checkDeployedVerifier(args: {
   proof: readonly bigint[];
   publicSignals: readonly bigint[];
 }): Promise<VerifierCheck[]> {
-  const checks: VerifierCheck[] = [];
-  const artifact = loadArtifact(verifierContractName(args.size));
-  const code = (await args.provider.getCode(args.address)).toLowerCase();
-  const expected = artifact.deployedBytecode.toLowerCase();
-  checks.push({
-    name: "runtime code",
-    ok: code === expected,
-    detail:
-      code === "0x"
-        ? `no contract at ${args.address}`
-        : code === expected
-          ? `equals the compiled ${artifact.contractName} (${(expected.length - 2) / 2} bytes)`
-          : `differs from the compiled ${artifact.contractName} (${(code.length - 2) / 2} bytes on chain, ${(expected.length - 2) / 2} built)`,
-  });
-  if (code === "0x") return checks;
+  const runtime = await runtimeCodeCheck(
+    args.provider,
+    args.address,
+    verifierContractName(args.size),
+    "runtime code",
+  );
+  const checks: VerifierCheck[] = [runtime];
+  if (runtime.detail.startsWith("no contract")) return checks;
   const verifier = attachContract("IGroth16Verifier5", args.address, args.provider);
   const p = args.proof;
   // A contract that is not a verifier reverts: that too is "does not accept".
@@ -91,21 +84,14 @@ export async function checkDeployedBatchVerifier(args: {
   proofs: readonly (readonly bigint[])[];
   publicSignals: readonly (readonly bigint[])[];
 }): Promise<VerifierCheck[]> {
-  const checks: VerifierCheck[] = [];
-  const artifact = loadArtifact(batchVerifierContractName(args.size));
-  const code = (await args.provider.getCode(args.address)).toLowerCase();
-  const expected = artifact.deployedBytecode.toLowerCase();
-  checks.push({
-    name: "batch runtime code",
-    ok: code === expected,
-    detail:
-      code === "0x"
-        ? `no contract at ${args.address}`
-        : code === expected
-          ? `equals the compiled ${artifact.contractName} (${(expected.length - 2) / 2} bytes)`
-          : `differs from the compiled ${artifact.contractName} (${(code.length - 2) / 2} bytes on chain, ${(expected.length - 2) / 2} built)`,
-  });
-  if (code === "0x") return checks;
+  const runtime = await runtimeCodeCheck(
+    args.provider,
+    args.address,
+    batchVerifierContractName(args.size),
+    "batch runtime code",
+  );
+  const checks: VerifierCheck[] = [runtime];
+  if (runtime.detail.startsWith("no contract")) return checks;
   const verifier = attachContract("ISegmentBatchVerifier", args.address, args.provider);
   const n = args.proofs.length;
   const call = (signals: readonly (readonly bigint[])[]) =>
@@ -137,4 +123,27 @@ export async function checkDeployedBatchVerifier(args: {
       : "the batch verifies for other public signals",
   });
   return checks;
+}
+
+/** Whether the code at `address` is exactly the compiled runtime code of `contractName`. */
+async function runtimeCodeCheck(
+  provider: Provider,
+  address: string,
+  contractName: string,
+  name: string,
+): Promise<VerifierCheck> {
+  const artifact = loadArtifact(contractName);
+  const code = (await provider.getCode(address)).toLowerCase();
+  const expected = artifact.deployedBytecode.toLowerCase();
+  const bytes = (hex: string) => (hex.length - 2) / 2;
+  return {
+    name,
+    ok: code === expected,
+    detail:
+      code === "0x"
+        ? `no contract at ${address}`
+        : code === expected
+          ? `equals the compiled ${artifact.contractName} (${bytes(expected)} bytes)`
+          : `differs from the compiled ${artifact.contractName} (${bytes(code)} bytes on chain, ${bytes(expected)} built)`,
+  };
 }

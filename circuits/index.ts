@@ -49,7 +49,7 @@ export const keyPossessionConfig = config.keyPossession;
 export const SEGMENT_PUBLIC_SIGNALS = circuitConfig.publicSignals as readonly string[];
 /** Segment size that tests set up (fits the 2^14 development powers of tau). */
 export const TEST_SEGMENT_SIZE = circuitConfig.testSize;
-/** Default production segment size (fits a 2^16 powers of tau). */
+/** Default production segment size (128 records of 30 s; needs a 2^17 powers of tau: docs/segment-size.md). */
 export const DEFAULT_SEGMENT_SIZE = circuitConfig.defaultSize;
 /** Largest size `setup` accepts: the trace header's segmentSize limit. */
 export const MAX_SEGMENT_SIZE = circuitConfig.maxSize;

@@ -77,9 +77,9 @@ export function registerWorker(program: Command): void {
     .option("--device-class <class>", "rate-card class (default: from the GPU name, or CPU)")
     .option("--sampler <kind>", "nvml (nvidia-smi), proc (CPU host) or auto", "auto")
     .option("--gpu <index>", "GPU to meter, as nvidia-smi -i takes it (index, UUID or PCI bus id)", "0")
-    .option("--interval-ms <ms>", "length of one record (at most 65535)", int, 10_000)
+    .option("--interval-ms <ms>", "length of one record (at most 65535; audits want ≤ 30 s)", int, 30_000)
     .option("--sample-ms <ms>", "how often the device is read", int, 100)
-    .option("--segment <n>", "records per sealed segment (the circuit size)", int, 64)
+    .option("--segment <n>", "records per sealed segment (the circuit size; docs/segment-size.md)", int, 128)
     .option("--output <path>", "an output file to hash into the last record (repeatable)", collect, [])
     .option("--resume", "continue an interrupted trace: drop a torn last line, keep seq and time going")
     .action(async (command: string[], opts: RunOptions) => {
