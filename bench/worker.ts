@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { generateWorkerKey, saveWorkerKey } from "../trace/index.ts";
 import { getconf, parseProcStat } from "../worker/procfs.ts";
+import { TEST_TERMS } from "../test/fixtures/traces.ts";
 import { fmt, median, RUNS, type BenchSection } from "./lib.ts";
 
 const BIN = fileURLToPath(new URL("../bin/meterproof.js", import.meta.url));
@@ -59,6 +60,9 @@ async function measureWorker(args: {
       "31337",
       "--provider",
       PROVIDER,
+      // The job's terms as `job create` prints them (no chain here).
+      "--terms",
+      `${TEST_TERMS.client},${TEST_TERMS.token},${TEST_TERMS.price},${TEST_TERMS.expiry}`,
       "--sampler",
       args.sampler,
       "--sample-ms",
