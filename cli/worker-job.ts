@@ -4,8 +4,9 @@
  * `--terms`, exactly as `meterproof job create` printed them. Every check runs before the
  * job's command starts, so a wrong value costs no device time.
  */
-import { getAddress, isAddress, ZeroAddress } from "ethers";
+import { getAddress, isAddress } from "ethers";
 import { attachContract } from "../contracts/index.ts";
+import { jobTermsOnChain } from "../chain/job-terms.ts";
 import {
   computeJobTag,
   FIELD_MODULUS,
@@ -165,10 +166,9 @@ async function jobFromChain(opts: WorkerJobOptions & { rpc: string }): Promise<J
     if ((await rpc.provider.getCode(opts.escrow)) === "0x")
       throw new CliError(`--escrow ${opts.escrow}: chain ${rpc.chainId} has no contract at this address`);
     const escrow = attachContract("ComputeEscrow", opts.escrow, rpc.provider);
-    const onChain = await escrow.jobOf(opts.job);
+    const onChain = await jobTermsOnChain(escrow, opts.job);
     const where = `escrow ${opts.escrow} on chain ${rpc.chainId}`;
-    if (onChain.provider === ZeroAddress)
-      throw new CliError(`--job ${opts.job}: ${where} has no such job`, EXIT_FAILED);
+    if (!onChain) throw new CliError(`--job ${opts.job}: ${where} has no such job`, EXIT_FAILED);
     if (onChain.closed)
       throw new CliError(
         `--job ${opts.job}: the job is closed in ${where}; it pays for no more work`,
@@ -184,7 +184,7 @@ async function jobFromChain(opts: WorkerJobOptions & { rpc: string }): Promise<J
       escrow: opts.escrow,
       jobId: opts.job,
       provider: opts.provider,
-      terms: { client: onChain.client, token: onChain.token, price: onChain.price, expiry: onChain.expiry },
+      terms: onChain.terms,
     };
     const computed = computeJobTag(job);
     if (computed !== onChain.jobTag) {

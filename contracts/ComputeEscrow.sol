@@ -39,8 +39,9 @@ contract ComputeEscrow is IComputeEscrow, AccessControl, Pausable, ReentrancyGua
     /// @inheritdoc IComputeEscrow
     uint256 public jobCount;
 
-    /// @dev A job as stored: the slots every submission reads come first, and jobTag is
-    /// recomputed (a keccak costs less than a cold storage read).
+    /// @dev A job as stored: the slots every submission reads come first. Its tag is not
+    /// stored: the UsageVerifier computes it from the terms (a keccak costs less than a cold
+    /// storage read).
     struct JobRecord {
         address provider;
         uint40 createdAt;

@@ -135,7 +135,7 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoSummary> {
         escrow: d.addresses.escrow,
         jobId,
         provider: provider.address,
-        terms: (await jobTermsOnChain(d.escrow, jobId)).terms,
+        terms: (await jobTermsOnChain(d.escrow, jobId))!.terms,
       },
       command: cpuWorkload(workSeconds),
       tracePath,
