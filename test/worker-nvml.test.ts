@@ -108,7 +108,9 @@ describe("nvml sampler replaying recorded nvidia-smi output", () => {
   });
 
   it("restarts nvidia-smi when it dies and keeps metering", async () => {
-    const { result, records, warnings, invocations } = await runReplay("restart", "a100-sxm4.csv", "2.0", {
+    // The job lasts long enough for the restart (1 s after the exit, plus a process start that
+    // takes a while on a loaded machine) to produce records before the job ends.
+    const { result, records, warnings, invocations } = await runReplay("restart", "a100-sxm4.csv", "3.5", {
       FAKE_NVIDIA_SMI_EXIT_AFTER: "4",
     });
     expect(result.exitCode).toBe(0);
