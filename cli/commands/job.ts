@@ -29,7 +29,6 @@ export function tokenAddress(
   return credit;
 }
 
-/** Explains when a job may be closed, for a CloseNotAllowed revert. */
 export function registerJob(program: Command): void {
   const job = program.command("job").description("create, close and inspect compute jobs in the escrow");
 
