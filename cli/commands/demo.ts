@@ -14,6 +14,7 @@ export function registerDemo(program: Command): void {
       const workSeconds = Number(opts.workSeconds);
       if (!Number.isFinite(workSeconds) || workSeconds < 1 || workSeconds > 600)
         throw new CliError(`--work-seconds must be a number from 1 to 600, got ${opts.workSeconds}`);
+      if (opts.dir !== undefined) await checkDemoDir(opts.dir);
       const { runDemo, formatDemoSummary } = await import("../demo/run-demo.ts");
       const t0 = performance.now();
       const summary = await runDemo({
@@ -29,4 +30,20 @@ export function registerDemo(program: Command): void {
         throw new CliError("the audit found mismatches", EXIT_FAILED);
       }
     });
+}
+
+/** --dir: created when missing; refused when it is a file or holds an earlier demo's files. */
+async function checkDemoDir(dir: string): Promise<void> {
+  const { existsSync, mkdirSync, readdirSync, statSync } = await import("node:fs");
+  if (!existsSync(dir)) {
+    mkdirSync(dir, { recursive: true });
+    return;
+  }
+  if (!statSync(dir).isDirectory()) throw new CliError(`--dir ${dir}: is a file; give a folder`);
+  const earlier = readdirSync(dir).filter((f) => ["job.trace", "bundles", "worker.key"].includes(f));
+  if (earlier.length > 0) {
+    throw new CliError(
+      `--dir ${dir} holds an earlier demo's ${earlier.join(", ")}: a trace is never overwritten; give a new or empty folder`,
+    );
+  }
 }

@@ -18,13 +18,31 @@ export function registerProve(program: Command): void {
       const { loadProvingCircuit } = await import("../../prover/load-circuit.ts");
       const { CircuitError } = await import("../../circuits/index.ts");
       const { progressReporter } = await import("../progress.ts");
+      const { requireFile } = await import("../paths.ts");
+      requireFile("TRACE", tracePath);
+      const { existsSync, statSync } = await import("node:fs");
+      if (existsSync(opts.out) && !statSync(opts.out).isDirectory())
+        throw new CliError(`--out ${opts.out}: is a file; give the folder the bundles go to`);
+      // Bundles are written whole (rename): an interrupted run leaves only complete ones, and
+      // says how many, so the next run proves the rest.
+      let progress: ReturnType<typeof progressReporter> | undefined;
+      const interrupted = (signal: NodeJS.Signals) => {
+        progress?.stop();
+        console.error(
+          `meterproof: prove interrupted (${signal}): ${progress?.done() ?? 0} bundles written to ${opts.out} in this run; ` +
+            "run the same command again to prove the rest",
+        );
+        process.exit(signal === "SIGINT" ? 130 : 143);
+      };
+      process.once("SIGINT", interrupted);
+      process.once("SIGTERM", interrupted);
       try {
         const size =
           opts.size !== undefined
             ? Number(opts.size)
             : (await readTrace(tracePath, { verifySignatures: false })).header.segmentSize;
         const circuit = await loadProvingCircuit(size);
-        const progress = progressReporter("proving");
+        progress = progressReporter("proving");
         const result = await proveTrace({
           tracePath,
           outDir: opts.out,
@@ -32,6 +50,8 @@ export function registerProve(program: Command): void {
           jobs,
           onProgress: progress.update,
         }).finally(progress.stop);
+        process.off("SIGINT", interrupted);
+        process.off("SIGTERM", interrupted);
         console.log(
           `${result.written.length} segments proven, ${result.alreadyProven} already had bundles (${result.segments} sealed segments) in ${opts.out}`,
         );

@@ -12,6 +12,8 @@ export function registerTrace(program: Command): void {
     .option("--json", "print the summary as JSON")
     .action(async (file: string, opts: { json?: boolean }) => {
       const { readTrace, usageToGpuHours, TraceError } = await import("../../trace/index.ts");
+      const { requireFile } = await import("../paths.ts");
+      requireFile("FILE", file);
       let t;
       try {
         t = await readTrace(file);

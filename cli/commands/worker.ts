@@ -107,6 +107,8 @@ export function registerWorker(program: Command): void {
       }
       if (!["nvml", "proc", "auto"].includes(opts.sampler))
         throw new CliError(`--sampler must be nvml, proc or auto, got ${opts.sampler}`);
+      const { requireWritableFile } = await import("../paths.ts");
+      requireWritableFile("--out", opts.out);
       const warn = (m: string) => console.error(`meterproof: warning: ${m}`);
       // The job and the terms its tag commits to are settled before anything starts.
       const { job, from } = await resolveWorkerJob(
