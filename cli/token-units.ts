@@ -71,9 +71,9 @@ export function h100EquivalentHours(usage: bigint, weightBps: bigint): number {
   return deviceHours((usage * weightBps) / H100_WEIGHT_BPS);
 }
 
-/** "0.0123" with four decimals, or three significant digits for small values. */
+/** "0.0123" with four decimals, or three significant digits below 0.0001. */
 export function formatHours(hours: number): string {
-  return hours === 0 || hours >= 0.01 ? hours.toFixed(4) : hours.toExponential(2);
+  return hours === 0 || hours >= 0.0001 ? hours.toFixed(4) : hours.toExponential(2);
 }
 
 /**

@@ -2,6 +2,7 @@ import { InvalidArgumentError, type Command } from "commander";
 import type { ChainSession } from "../chain-session.ts";
 import { withChainOptions, type ChainOptions } from "../chain-options.ts";
 import { CliError, EXIT_FAILED } from "../output.ts";
+import { registerJobList } from "./job-list.ts";
 
 interface CreateOptions extends ChainOptions {
   provider: string;
@@ -31,6 +32,7 @@ export function tokenAddress(
 
 export function registerJob(program: Command): void {
   const job = program.command("job").description("create, close and inspect compute jobs in the escrow");
+  registerJobList(job);
 
   const create = job
     .command("create")
