@@ -47,3 +47,19 @@ export function fromBlockOf(session: ChainSession, given: string | undefined): n
 export function isoSeconds(s: number): string {
   return new Date(s * 1000).toISOString();
 }
+
+/**
+ * Runs the reads of a command: an error the endpoint returned (ethers gives it a `code`) becomes
+ * one line, exit 2, like an endpoint that does not answer; anything else is a bug and stays one.
+ */
+export async function readChain<T>(read: () => Promise<T>): Promise<T> {
+  try {
+    return await read();
+  } catch (err) {
+    if (err instanceof CliError || typeof (err as { code?: unknown }).code !== "string") throw err;
+    const e = err as Error & { shortMessage?: string };
+    throw new CliError(
+      `the JSON-RPC endpoint failed a read: ${(e.shortMessage ?? e.message).split("\n")[0]}`,
+    );
+  }
+}

@@ -28,7 +28,7 @@ export function registerBalance(program: Command): void {
   withChainOptions(cmd, { contracts: ["escrow"], signs: true }).action(async (opts: BalanceOptions) => {
     const { openSession, addressOf, checkAddress, toJsonText } = await import("../chain-session.ts");
     const { providerBalances } = await import("../../chain/listing.ts");
-    const { configuredAddress, fromBlockOf } = await import("../read-context.ts");
+    const { configuredAddress, fromBlockOf, readChain } = await import("../read-context.ts");
     const { refuseKeyOnCommandLine } = await import("../wallet.ts");
     const { readTokens, formatTokens, amountJson } = await import("../token-units.ts");
     refuseKeyOnCommandLine(opts.privateKey);
@@ -43,13 +43,15 @@ export function registerBalance(program: Command): void {
     try {
       const escrow = addressOf(session, "escrow");
       const credit = session.deployment?.addresses.credit;
-      const { at, balances } = await providerBalances({
-        provider: session.rpc.provider,
-        escrow,
-        fromBlock: fromBlockOf(session, opts.fromBlock),
-        account,
-        ...(token ? { tokens: [token] } : credit ? { extraTokens: [credit] } : {}),
-      });
+      const { at, balances } = await readChain(() =>
+        providerBalances({
+          provider: session.rpc.provider,
+          escrow,
+          fromBlock: fromBlockOf(session, opts.fromBlock),
+          account,
+          ...(token ? { tokens: [token] } : credit ? { extraTokens: [credit] } : {}),
+        }),
+      );
       const tokens = await readTokens(
         session.rpc.provider,
         balances.map((b) => b.token),

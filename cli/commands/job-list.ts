@@ -30,21 +30,23 @@ export function registerJobList(job: Command): void {
   withChainOptions(cmd, { contracts: ["escrow"], signs: false }).action(async (opts: ListOptions) => {
     const { openSession, addressOf, checkAddress, toJsonText } = await import("../chain-session.ts");
     const { listJobs } = await import("../../chain/listing.ts");
-    const { fromBlockOf, isoSeconds } = await import("../read-context.ts");
+    const { fromBlockOf, isoSeconds, readChain } = await import("../read-context.ts");
     const { readTokens, formatTokens, amountJson } = await import("../token-units.ts");
     const client = opts.client !== undefined ? checkAddress("--client", opts.client) : undefined;
     const provider = opts.provider !== undefined ? checkAddress("--provider", opts.provider) : undefined;
     const session = await openSession(opts, { contracts: ["escrow"], signs: false });
     try {
       const escrow = addressOf(session, "escrow");
-      const { at, jobs } = await listJobs({
-        provider: session.rpc.provider,
-        escrow,
-        fromBlock: fromBlockOf(session, opts.fromBlock),
-        ...(client ? { client } : {}),
-        ...(provider ? { jobProvider: provider } : {}),
-        ...(opts.status ? { status: opts.status } : {}),
-      });
+      const { at, jobs } = await readChain(() =>
+        listJobs({
+          provider: session.rpc.provider,
+          escrow,
+          fromBlock: fromBlockOf(session, opts.fromBlock),
+          ...(client ? { client } : {}),
+          ...(provider ? { jobProvider: provider } : {}),
+          ...(opts.status ? { status: opts.status } : {}),
+        }),
+      );
       const tokens = await readTokens(
         session.rpc.provider,
         jobs.map((j) => j.token),

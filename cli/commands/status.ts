@@ -22,7 +22,7 @@ export function registerStatus(program: Command): void {
   withChainOptions(cmd, { contracts: ["escrow"], signs: true }).action(async (opts: StatusOptions) => {
     const { openSession, addressOf, checkAddress, toJsonText } = await import("../chain-session.ts");
     const listing = await import("../../chain/listing.ts");
-    const { configuredAddress, fromBlockOf, isoSeconds } = await import("../read-context.ts");
+    const { configuredAddress, fromBlockOf, isoSeconds, readChain } = await import("../read-context.ts");
     const { refuseKeyOnCommandLine } = await import("../wallet.ts");
     const { readTokens, formatTokens, amountJson } = await import("../token-units.ts");
     refuseKeyOnCommandLine(opts.privateKey);
@@ -35,16 +35,19 @@ export function registerStatus(program: Command): void {
       const fromBlock = fromBlockOf(session, opts.fromBlock);
       const read = { provider, escrow, fromBlock };
       const credit = session.deployment?.addresses.credit;
-      const contracts = await listing.contractsOf(provider, escrow, credit);
-      const [state, jobs, workers, roles, balances] = await Promise.all([
-        listing.escrowState(read),
-        listing.listJobs(read),
-        listing.listWorkers(read),
-        account ? listing.rolesOf({ provider, fromBlock, account, contracts }) : undefined,
-        account
-          ? listing.providerBalances({ ...read, account, ...(credit ? { extraTokens: [credit] } : {}) })
-          : undefined,
-      ]);
+      const { contracts, state, jobs, workers, roles, balances } = await readChain(async () => {
+        const contracts = await listing.contractsOf(provider, escrow, credit);
+        const [state, jobs, workers, roles, balances] = await Promise.all([
+          listing.escrowState(read),
+          listing.listJobs(read),
+          listing.listWorkers(read),
+          account ? listing.rolesOf({ provider, fromBlock, account, contracts }) : undefined,
+          account
+            ? listing.providerBalances({ ...read, account, ...(credit ? { extraTokens: [credit] } : {}) })
+            : undefined,
+        ]);
+        return { contracts, state, jobs, workers, roles, balances };
+      });
       const at = jobs.at;
       const tokens = await readTokens(provider, balances?.balances.map((b) => b.token) ?? []);
       const count = (list: readonly { status: string }[]) =>

@@ -20,18 +20,20 @@ export function registerWorkerList(worker: Command): void {
   withChainOptions(cmd, { contracts: ["escrow"], signs: false }).action(async (opts: ListOptions) => {
     const { openSession, addressOf, checkAddress, toJsonText } = await import("../chain-session.ts");
     const { listWorkers } = await import("../../chain/listing.ts");
-    const { fromBlockOf, isoSeconds } = await import("../read-context.ts");
+    const { fromBlockOf, isoSeconds, readChain } = await import("../read-context.ts");
     const { deviceHours, h100EquivalentHours, formatHours } = await import("../token-units.ts");
     const provider = opts.provider !== undefined ? checkAddress("--provider", opts.provider) : undefined;
     const session = await openSession(opts, { contracts: ["escrow"], signs: false });
     try {
       const escrow = addressOf(session, "escrow");
-      const list = await listWorkers({
-        provider: session.rpc.provider,
-        escrow,
-        fromBlock: fromBlockOf(session, opts.fromBlock),
-        ...(provider ? { workerProvider: provider } : {}),
-      });
+      const list = await readChain(() =>
+        listWorkers({
+          provider: session.rpc.provider,
+          escrow,
+          fromBlock: fromBlockOf(session, opts.fromBlock),
+          ...(provider ? { workerProvider: provider } : {}),
+        }),
+      );
       const hours = (w: (typeof list.workers)[number]) => ({
         deviceHours: deviceHours(w.usage),
         deviceHoursUnit: `${w.deviceClass}-hours`,
