@@ -24,6 +24,7 @@ interface RunOptions {
   key: string;
   job: bigint;
   escrow: string;
+  deployment?: string;
   chainId?: bigint;
   provider: string;
   rpc?: string;
@@ -59,7 +60,13 @@ export function registerWorker(program: Command): void {
     .argument("<command...>", "the job to run, after --")
     .requiredOption("--key <file>", "worker key file (meterproof keygen)")
     .requiredOption("--job <id>", "job id in the escrow", uint("--job"))
-    .requiredOption("--escrow <address>", "ComputeEscrow contract address")
+    .option("--escrow <address>", "ComputeEscrow contract address (default: the escrow of --deployment)")
+    .addOption(
+      new Option(
+        "--deployment <file>",
+        "deployment file written by `meterproof deploy` (or `deployment` in the config)",
+      ).env("METERPROOF_DEPLOYMENT"),
+    )
     .option("--chain-id <id>", "chain id the escrow lives on (required without --rpc)", uint("--chain-id"))
     .requiredOption("--provider <address>", "provider (payout) address bound into the trace")
     .addOption(
@@ -95,7 +102,8 @@ export function registerWorker(program: Command): void {
       const { isAddress } = await import("ethers");
       const { loadWorkerKey, TraceError } = await import("../../trace/index.ts");
       const { openSampler, startJob, JobStartError, WorkerError } = await import("../../worker/index.ts");
-      const { resolveWorkerJob } = await import("../worker-job.ts");
+      const { resolveWorkerJob, escrowFromDeployment } = await import("../worker-job.ts");
+      Object.assign(opts, escrowFromDeployment(opts));
       for (const [flag, value] of [
         ["--escrow", opts.escrow],
         ["--provider", opts.provider],
