@@ -312,6 +312,27 @@ describe("on-chain commands against a hardhat node over JSON-RPC", () => {
     expect(refused.stdout).toContain("0 segments accepted");
     expect(refused.stderr).not.toMatch(/\n\s+at /);
 
+    // A dry run asks the chain (eth_call) for its verdict and sends nothing: here, would accept;
+    // with the escrow paused, would refuse, naming the rule.
+    const dry = ok(cli(["submit", bundleDir, ...onChain(), "--dry-run"]));
+    expect(dry.stdout).toContain("3 to submit, 0 the chain would refuse (dry run)");
+    expect(ok(cli(["network", "pause", ...onChain()], KEYS.admin)).stdout).toContain("paused the escrow");
+    const paused = cli(["submit", bundleDir, ...onChain(), "--dry-run", "--json"]);
+    expect(paused.status).toBe(1);
+    expect(JSON.parse(paused.stdout).segments).toEqual(
+      [0, 1, 2].map((index) =>
+        expect.objectContaining({
+          index,
+          status: "would-be-refused",
+          reason: expect.stringMatching(/the escrow is paused.*\(EnforcedPause\)$/),
+        }),
+      ),
+    );
+    expect(paused.stderr).toMatch(
+      /the chain would refuse job \d+'s lane of worker .* \(3 segments\): the escrow is paused/,
+    );
+    ok(cli(["network", "unpause", ...onChain()], KEYS.admin));
+
     // Segment 0 alone, one transaction; anyone may submit (the payout goes to the provider).
     const first = json<Report>(
       cli(["submit", join(bundleDir, "segment-000000.json"), ...onChain(), "--json"], KEYS.submitter),
