@@ -152,5 +152,13 @@ export function registerDeploy(program: Command): void {
     for (const [name, address] of rows) console.log(`  ${name.padEnd(width)}${address}`);
     console.log(`network admin (every role): ${deployment.deployer}`);
     console.log(`wrote ${out} (Ignition journal in ${journalDir})`);
+    if (opts.requireAttestation) {
+      // Without these two steps no worker of this network can ever be paid.
+      console.log(
+        "workers earn only once an attestor approves them: grant the role " +
+          "(`meterproof network grant-role ATTESTOR_ROLE ADDRESS`), then the attestor approves each worker key " +
+          "(`meterproof worker approve`, or `meterproof attest` with hardware evidence)",
+      );
+    }
   });
 }

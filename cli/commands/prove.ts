@@ -9,7 +9,8 @@ export function registerProve(program: Command): void {
     .requiredOption("--out <dir>", "directory of proof bundles (segment-NNNNNN.json)")
     .option("--jobs <k>", "proofs computed at once, each in its own thread", "1")
     .option("--size <n>", "circuit size N (default: the trace's segmentSize)")
-    .action(async (tracePath: string, opts: { out: string; jobs: string; size?: string }) => {
+    .option("--json", "print the bundles written as JSON")
+    .action(async (tracePath: string, opts: { out: string; jobs: string; size?: string; json?: boolean }) => {
       const jobs = Number(opts.jobs);
       if (!Number.isInteger(jobs) || jobs < 1 || jobs > 64)
         throw new CliError(`--jobs must be an integer from 1 to 64, got ${opts.jobs}`);
@@ -52,6 +53,10 @@ export function registerProve(program: Command): void {
         }).finally(progress.stop);
         process.off("SIGINT", interrupted);
         process.off("SIGTERM", interrupted);
+        if (opts.json) {
+          console.log(JSON.stringify({ trace: tracePath, out: opts.out, ...result }, null, 2));
+          return;
+        }
         console.log(
           `${result.written.length} segments proven, ${result.alreadyProven} already had bundles (${result.segments} sealed segments) in ${opts.out}`,
         );
