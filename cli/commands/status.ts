@@ -94,10 +94,7 @@ export function registerStatus(program: Command): void {
       console.log(
         `deployment   ${opts.deployment ?? "(addresses from flags)"}${session.deployment ? `, from block ${session.deployment.block}` : ""}`,
       );
-      console.log(
-        `  escrow ${contracts.escrow}, registry ${contracts.registry}, usage verifier ${contracts.usageVerifier}, ` +
-          `router ${contracts.router}${credit ? `, credit ${credit}` : ""}`,
-      );
+      for (const [name, address] of Object.entries(contracts)) console.log(`  ${name.padEnd(14)} ${address}`);
       console.log(`chain        ${session.chainId}, block ${at.block} at ${isoSeconds(at.blockTimestamp)}`);
       console.log(
         `escrow       ${state.paused ? "PAUSED" : "not paused"} (${state.pausedSeconds} s paused in all), ` +
@@ -125,15 +122,15 @@ export function registerStatus(program: Command): void {
       const byRole = new Map<string, string[]>();
       for (const r of a.roles) byRole.set(r.role, [...(byRole.get(r.role) ?? []), r.contract]);
       console.log(
-        `  roles      ${[...byRole].map(([role, on]) => `${role} on ${on.join(", ")}`).join("; ") || "none"}`,
+        `  roles       ${[...byRole].map(([role, on]) => `${role} on ${on.join(", ")}`).join("; ") || "none"}`,
       );
       console.log(
-        `  workers    ${a.workers.registered} registered: ${a.workers.active} active, ${a.workers.approved} approved`,
+        `  workers     ${a.workers.registered} registered: ${a.workers.active} active, ${a.workers.approved} approved`,
       );
-      console.log(`  as client  ${counts(a.jobsAsClient)}`);
+      console.log(`  as client   ${counts(a.jobsAsClient)}`);
       console.log(`  as provider ${counts(a.jobsAsProvider)}`);
       console.log(
-        `  balances   ${
+        `  balances    ${
           balances!.balances
             .map((b) => `${formatTokens(b.withdrawable, tokens.get(b.token)!, opts.raw)} withdrawable`)
             .join(", ") || "nothing to withdraw"
