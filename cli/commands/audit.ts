@@ -42,8 +42,10 @@ export function registerAudit(program: Command): void {
     .option("--raw", "print token amounts in base units")
     .option("--json", "print the report as JSON (amounts in base units, and in token units beside them)")
     .action(async (tracePath: string, opts: AuditOptions) => {
-      const { existsSync } = await import("node:fs");
-      if (!existsSync(tracePath)) throw new CliError(`${tracePath}: no such file`);
+      const { existsSync, statSync } = await import("node:fs");
+      if (!existsSync(tracePath)) throw new CliError(`TRACE ${tracePath}: no such file`);
+      if (statSync(tracePath).isDirectory())
+        throw new CliError(`TRACE ${tracePath}: is a folder; give a file`);
       if (opts.escrow && !opts.rpc) throw new CliError(`--escrow needs a chain to read: ${NO_RPC}`);
       let fromBlock: number | undefined;
       if (opts.fromBlock !== undefined) {
