@@ -4,22 +4,23 @@
  * `status`, and `audit` finding its chain through the same file. Set-up transactions go through
  * ethers; every read goes through the CLI.
  */
-import { spawn } from "node:child_process";
 import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { encodeBytes32String, id, parseEther, Wallet } from "ethers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { deployMeterproof } from "../chain/deploy.ts";
+import { writeDeploymentFile } from "../chain/deployment-file.ts";
 import { toSubmissionInput } from "../chain/submission.ts";
 import { attachContract } from "../contracts/index.ts";
 import { proveKeyPossession } from "../prover/key-possession.ts";
 import { checkTrace, sha256Hex, TraceBuilder, type TraceLineJson, type WorkerKey } from "../trace/index.ts";
-import { REPO_ROOT, runCli, type CliResult } from "./helpers/cli.ts";
+import { runCli, type CliResult } from "./helpers/cli.ts";
+import { runCliAll } from "./helpers/cli-async.ts";
 import { addressOf, cleanEnv, KEYS, startHardhatNode, type HardhatNode } from "./helpers/hardhat-node.ts";
 import { closeProver, proveSegments, testWorkerKey } from "./helpers/segment-proof.ts";
 import { tempDir } from "./worker-helpers.ts";
 
 const dir = tempDir("cli-listing");
-const BIN = join(REPO_ROOT, "bin/meterproof.js");
 const ADMIN = addressOf(KEYS.admin);
 const CLIENT = addressOf(KEYS.client);
 const PROVIDER = addressOf(KEYS.provider);
@@ -37,20 +38,7 @@ function cli(args: string[], extra: Record<string, string> = {}): CliResult {
 
 /** Read-only runs side by side: each spends most of its time starting up. */
 function cliAll(...runs: string[][]): Promise<CliResult[]> {
-  return Promise.all(
-    runs.map(
-      (args) =>
-        new Promise<CliResult>((resolve, reject) => {
-          const child = spawn(process.execPath, [BIN, ...args], { cwd: dir, env: cleanEnv() });
-          let stdout = "";
-          let stderr = "";
-          child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-          child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-          child.once("error", reject);
-          child.once("close", (status, signal) => resolve({ status, signal, stdout, stderr }));
-        }),
-    ),
-  );
+  return runCliAll(runs, { cwd: dir, env: cleanEnv() });
 }
 
 function json<T>(r: CliResult): T {
@@ -139,11 +127,19 @@ beforeAll(async () => {
     join(dir, "meterproof.config.json"),
     JSON.stringify({ rpc: chain.rpc, deployment: "deployment.json" }),
   );
-  addresses = json<{ addresses: typeof addresses }>(
-    cli(["deploy", "--sizes", "8", "--out", "deployment.json", "--json"], {
-      METERPROOF_PRIVATE_KEY: KEYS.admin,
-    }),
-  ).addresses;
+  // Deployed in-process (`meterproof deploy` has its own tests); the file is what deploy writes.
+  const block = (await chain.provider.getBlockNumber()) + 1;
+  const d = await deployMeterproof({ signer: signer(KEYS.admin), circuitSizes: [8], closeGracePeriod: 600 });
+  addresses = d.addresses;
+  writeDeploymentFile(join(dir, "deployment.json"), {
+    kind: "meterproof-deployment",
+    version: 2,
+    chainId: 31337n,
+    deployer: ADMIN,
+    block,
+    addresses: d.addresses,
+    parameters: { maxClockSkewMs: 30_000, closeGracePeriod: 600, requireAttestation: false },
+  });
   const credit = attachContract("ComputeCredit", addresses.credit, signer(KEYS.admin));
   await (await credit.mint(CLIENT, parseEther("100"))).wait();
   await (

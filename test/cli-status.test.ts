@@ -11,6 +11,7 @@ import { configuredAddress, readChain } from "../cli/read-context.ts";
 import { CliError } from "../cli/output.ts";
 import { amountJson, formatTokens, formatUsage } from "../cli/token-units.ts";
 import { runCli } from "./helpers/cli.ts";
+import { runCliAll } from "./helpers/cli-async.ts";
 import { cleanEnv, freePort, KEYS } from "./helpers/hardhat-node.ts";
 import { tempDir } from "./worker-helpers.ts";
 
@@ -87,14 +88,18 @@ describe("errors", () => {
   it("status, balance and the lists name an endpoint that does not answer, in one line, exit 2", async () => {
     const dead = `http://127.0.0.1:${await freePort()}`;
     const env = cleanEnv({ METERPROOF_RPC: dead });
-    for (const args of [
+    const commands = [
       ["status"],
       ["balance", "--provider", CCR.address],
       ["job", "list"],
       ["worker", "list"],
-    ]) {
-      const r = runCli([...args, "--escrow", CCR.address], { env, cwd: dir });
-      expect(r.status, args.join(" ")).toBe(2);
+    ];
+    const runs = await runCliAll(
+      commands.map((args) => [...args, "--escrow", CCR.address]),
+      { env, cwd: dir },
+    );
+    for (const r of runs) {
+      expect(r.status, r.stderr).toBe(2);
       expect(r.stderr.trim()).toBe(
         `meterproof: cannot reach the JSON-RPC endpoint --rpc ${dead}: ECONNREFUSED`,
       );
