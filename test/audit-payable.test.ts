@@ -39,7 +39,8 @@ let f: BaseFixture;
 let key: WorkerKey;
 let cpuKey: WorkerKey;
 const jobs = { a: 0n, d: 0n, e: 0n, f: 0n };
-const traces: Record<"a" | "d" | "e" | "foo", { path: string; proven: ProvenSegment[] }> = {} as never;
+const traces: Record<"a" | "d" | "e" | "early" | "foo", { path: string; proven: ProvenSegment[] }> =
+  {} as never;
 let baseline = "";
 
 async function trace(args: {
@@ -165,6 +166,18 @@ beforeAll(async () => {
     records: 24,
     prove: false,
   });
+  // The same worker in job E again, from inside the time A's lane has billed.
+  traces.early = await trace({
+    name: "early",
+    key,
+    jobId: jobs.e,
+    expiry: START + 200,
+    deviceClass: "H100",
+    gpu: "payable",
+    startMs: S + 10_000,
+    records: 8,
+    prove: false,
+  });
   // Job F: a worker registered as CPU whose trace says FOO.
   jobs.f = await createJobAt(f, {
     at: START + 30,
@@ -270,6 +283,17 @@ describe("audit: can the segments not on chain still be paid", () => {
         2,
         "segment 2 can no longer be paid: it comes after segment 1 of its lane, which can no longer be paid",
       ],
+    ]);
+  });
+
+  it("fails a lane whose start lies in time the worker's lane before it billed", async () => {
+    const r = await audit("early", jobs.e);
+    expect(failures(r)).toEqual([
+      expect.objectContaining({
+        check: "payable",
+        segment: 0,
+        message: `segment 0 can no longer be paid: its time is already billed: the worker's lane in job ${jobs.a} of ${f.escrowAddress} billed up to ${S + 40_000}`,
+      }),
     ]);
   });
 
