@@ -101,6 +101,6 @@ describe("one-line errors, no stack traces", () => {
       "error: option '--interval-ms <ms>' argument 'abc' is invalid. must be a positive integer",
     );
     oneLine(run(["prove", "--out", "b"]), 2, "error: missing required argument 'trace'");
-    oneLine(run(["job", "create", "--bogus"]), 2, "error: unknown option '--bogus'");
+    oneLine(run(["keygen", "--out", "k.key", "--bogus"]), 2, "error: unknown option '--bogus'");
   });
 });
