@@ -2,6 +2,7 @@ import { decodeBytes32String, type Provider } from "ethers";
 import { decodeEvents, type DecodedEvent } from "../chain/events.ts";
 import { getLogsInRange, mapConcurrent } from "../chain/logs.ts";
 import { attachContract } from "../contracts/index.ts";
+import type { AcceptedSegment } from "../verifier/audit.ts";
 import { DashboardError, firstLine } from "./errors.ts";
 
 /** Receipts and token calls made at once. */
@@ -32,23 +33,26 @@ export interface JobState {
   segments: number;
 }
 
-/** One SegmentAccepted event, with its share of its transaction's gas. */
-export interface AcceptedSegmentRow {
-  jobId: bigint;
-  workerKeyHash: bigint;
-  circuitId: number;
-  prevHead: bigint;
-  newHead: bigint;
-  tFirst: number;
-  tLast: number;
-  usage: bigint;
+/** One SegmentAccepted event (the fields the auditor reads too), with its share of its transaction's gas. */
+export type AcceptedSegmentRow = Pick<
+  AcceptedSegment,
+  | "jobId"
+  | "workerKeyHash"
+  | "circuitId"
+  | "prevHead"
+  | "newHead"
+  | "tFirst"
+  | "tLast"
+  | "usage"
+  | "payout"
+  | "txHash"
+> & {
+  /** The device weight that applied (H100-equivalent bps), fixed when the lane started. */
   weightBps: number;
-  payout: bigint;
   block: number;
-  txHash: string;
   /** The transaction's gas divided by the segments it accepted (a batch shares one pairing). */
   gas: bigint;
-}
+};
 
 /** A worker key as the registry's events tell it. */
 export interface WorkerState {

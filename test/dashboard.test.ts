@@ -137,6 +137,14 @@ describe("meterproof dashboard", () => {
     const bundle = (await (await fetch(`${dash.url}${bundleHref}`)).json()) as { kind: string };
     expect(bundle.kind).toBe("meterproof-segment-bundle");
     await page.screenshot({ path: join(ARTIFACTS, "dashboard-job.png"), fullPage: true });
+
+    // Raw units on request: base units, the same numbers.
+    await page.locator("#raw").check();
+    await until(`document.querySelector('[data-testid="paid"]')?.textContent === "${job.paid} base units"`);
+    await page.locator("#raw").uncheck();
+    await until(
+      `document.querySelector('[data-testid="paid"]')?.textContent === ${JSON.stringify(ccr(job.paid))}`,
+    );
   });
 
   it("shows a provider's workers, balance to withdraw and backlog", async () => {

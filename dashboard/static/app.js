@@ -47,6 +47,8 @@ const whenMs = (ms) => when(ms / 1000);
 const span = (from, to) => `${whenMs(from).slice(0, 19)}–${whenMs(to).slice(11)}`;
 /** Charts are drawn once their container is on the page, so they know their width. */
 let pendingCharts = [];
+/** Charts on the page: destroyed before a redraw, which removes their window listeners. */
+let charts = [];
 const weight = (bps) =>
   bps === null || bps === undefined ? "not rated" : `${bps} bps (${(bps / 100).toFixed(2)}% of an H100)`;
 const providerLink = (a) => h("a", { href: `/providers/${a}`, title: a }, short(a));
@@ -437,6 +439,7 @@ function drawTimeline(el, tl) {
     [tl.t, tl.utilPct, tl.powerW, tl.memMiB],
     el,
   );
+  charts.push(u);
   el.dataset.points = String(u.data[0].length);
 }
 
@@ -585,6 +588,7 @@ redraw = () => {
       out = errorBox(err.message);
     }
     const { content, after } = out && out.content ? out : { content: out, after: undefined };
+    for (const chart of charts.splice(0)) chart.destroy();
     main.replaceChildren(...[content].flat(Infinity).filter(Boolean));
     for (const draw of pendingCharts.splice(0)) draw();
     main.dataset.loaded = String(Number(main.dataset.loaded ?? 0) + 1);
