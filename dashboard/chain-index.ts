@@ -8,6 +8,11 @@ import { DashboardError, firstLine } from "./errors.ts";
 /** Receipts and token calls made at once. */
 const FETCH_CONCURRENCY = 8;
 
+/** A segment's share of its transaction's gas: a batch shares one pairing check. */
+function shareOf(tx: { used: bigint; segments: number }): bigint {
+  return tx.used / BigInt(Math.max(1, tx.segments));
+}
+
 /** What the dashboard needs of a deployment: a deployment file (chain/deployment-file.ts) fits. */
 export interface DashboardDeployment {
   chainId: bigint;
@@ -141,9 +146,13 @@ export class ChainIndex {
           (a, b) =>
             a.position.blockNumber - b.position.blockNumber || a.position.logIndex - b.position.logIndex,
         );
-        await this.apply(events);
+        const gas = await this.gasOf(events);
+        const tokens = await this.newTokens(events);
         const block = await this.provider.getBlock(latest);
         if (!block) throw new Error(`block ${latest} is not available`);
+        // Nothing below waits: the state takes the new blocks whole or not at all (a failed read is retried whole).
+        this.apply(events, gas);
+        for (const t of tokens) this.state.tokens.set(t.address, t);
         this.blockTime = block.timestamp;
         this.synced = latest;
       }
@@ -172,9 +181,9 @@ export class ChainIndex {
     this.checked = true;
   }
 
-  private async apply(events: DecodedEvent[]): Promise<void> {
+  private apply(events: DecodedEvent[], gas: Map<string, { used: bigint; segments: number }>): void {
     const s = this.state;
-    const newAccepted: (AcceptedSegmentRow & { logIndex: number })[] = [];
+    const counted = new Set<string>();
     for (const { name, args: a, position } of events) {
       const job = typeof a.jobId === "bigint" ? s.jobs.get(a.jobId) : undefined;
       const worker = typeof a.workerKeyHash === "bigint" ? s.workers.get(a.workerKeyHash) : undefined;
@@ -210,7 +219,11 @@ export class ChainIndex {
             job.paid += a.payout as bigint;
             job.segments++;
           }
-          newAccepted.push({
+          if (!counted.has(position.transactionHash)) {
+            counted.add(position.transactionHash);
+            s.segmentGas += gas.get(position.transactionHash)!.used;
+          }
+          s.accepted.push({
             jobId: a.jobId as bigint,
             workerKeyHash: a.workerKeyHash as bigint,
             circuitId: Number(a.circuitId),
@@ -223,8 +236,7 @@ export class ChainIndex {
             payout: a.payout as bigint,
             block: position.blockNumber,
             txHash: position.transactionHash,
-            logIndex: position.logIndex,
-            gas: 0n,
+            gas: shareOf(gas.get(position.transactionHash)!),
           });
           break;
         case "Withdrawn":
@@ -263,29 +275,27 @@ export class ChainIndex {
           break;
       }
     }
-    await this.addGas(newAccepted);
-    s.accepted.push(...newAccepted.map(({ logIndex: _l, ...row }) => row));
-    const unknownTokens = [...new Set([...s.jobs.values()].map((j) => j.token))].filter(
-      (t) => !s.tokens.has(t),
-    );
-    const infos = await mapConcurrent(unknownTokens, FETCH_CONCURRENCY, (t) => this.tokenInfo(t));
-    for (const info of infos) s.tokens.set(info.address, info);
   }
 
-  /** Each new segment's share of its transaction's gas; the transactions' gas adds to segmentGas. */
-  private async addGas(rows: AcceptedSegmentRow[]): Promise<void> {
-    const txs = [...new Set(rows.map((r) => r.txHash))];
-    const used = await mapConcurrent(txs, FETCH_CONCURRENCY, async (hash) => {
+  /** Gas of each transaction that accepted segments, and how many segments (of any job) it accepted. */
+  private async gasOf(events: DecodedEvent[]): Promise<Map<string, { used: bigint; segments: number }>> {
+    const txs = [
+      ...new Set(events.filter((e) => e.name === "SegmentAccepted").map((e) => e.position.transactionHash)),
+    ];
+    const receipts = await mapConcurrent(txs, FETCH_CONCURRENCY, async (hash) => {
       const receipt = await this.provider.getTransactionReceipt(hash);
       if (!receipt) throw new Error(`the receipt of ${hash} is not available`);
-      return { receipt, hash };
+      const segments = decodeEvents(receipt.logs).filter((e) => e.name === "SegmentAccepted").length;
+      return [hash, { used: receipt.gasUsed, segments }] as const;
     });
-    for (const { receipt, hash } of used) {
-      // Count every segment the transaction accepted, of any job, from the receipt itself.
-      const n = decodeEvents(receipt.logs).filter((e) => e.name === "SegmentAccepted").length;
-      this.state.segmentGas += receipt.gasUsed;
-      for (const r of rows) if (r.txHash === hash) r.gas = receipt.gasUsed / BigInt(Math.max(1, n));
-    }
+    return new Map(receipts);
+  }
+
+  /** decimals() and symbol() of the tokens of new jobs not seen before. */
+  private async newTokens(events: DecodedEvent[]): Promise<TokenInfo[]> {
+    const tokens = events.filter((e) => e.name === "JobCreated").map((e) => e.args.token as string);
+    const unknown = [...new Set(tokens)].filter((t) => !this.state.tokens.has(t));
+    return mapConcurrent(unknown, FETCH_CONCURRENCY, (t) => this.tokenInfo(t));
   }
 
   private async tokenInfo(address: string): Promise<TokenInfo> {
