@@ -5,6 +5,8 @@ import { join } from "node:path";
 import { formatEther, JsonRpcProvider, Network } from "ethers";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ChainIndex } from "../dashboard/chain-index.ts";
+import { DashboardError } from "../dashboard/errors.ts";
 import { startDashboard, type RunningDashboard } from "../dashboard/server.ts";
 import { readTrace, usageToGpuHours } from "../trace/index.ts";
 import { dashboardScenario, tamperRecord } from "./helpers/dashboard-scenario.ts";
@@ -244,6 +246,44 @@ describe("meterproof dashboard", () => {
       await dead.close();
       provider.destroy();
     }
+  });
+  it("reads each block once, even when a read fails halfway", async () => {
+    const provider = s.f.connection.ethers.provider;
+    let failures = 1;
+    // The first receipt request fails, as a flaky endpoint's would, after the logs were read.
+    const flaky = new Proxy(provider, {
+      get(target, key) {
+        if (key === "getTransactionReceipt" && failures > 0) {
+          failures--;
+          return () => Promise.reject(new Error("socket hang up"));
+        }
+        const value = Reflect.get(target, key, target) as unknown;
+        return typeof value === "function" ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    const index = new ChainIndex({
+      provider: flaky,
+      deployment: {
+        chainId: s.f.chainId,
+        block: 0,
+        addresses: { escrow: s.f.escrowAddress, registry: s.f.d.addresses.registry },
+      },
+      label: "a flaky endpoint",
+    });
+    const err = await index.sync().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(DashboardError);
+    expect((err as DashboardError).message).toBe("cannot read the chain at a flaky endpoint: socket hang up");
+    const snap = await index.sync();
+    for (const id of [s.job1, s.job2]) {
+      const job = await s.f.d.escrow.jobOf(id);
+      expect(snap.jobs.get(id)).toMatchObject({
+        paid: job.paid,
+        deposited: job.deposited,
+        refunded: job.refunded,
+      });
+    }
+    expect(snap.accepted).toHaveLength(s.accepted.length);
+    expect(snap.segmentGas).toBe(s.receipts.reduce((sum, r) => sum + r.gasUsed, 0n));
   });
 });
 
