@@ -92,6 +92,8 @@ export interface ChainSnapshot {
   tokens: Map<string, TokenInfo>;
   /** Gas of every transaction that accepted segments. */
   segmentGas: bigint;
+  /** Whether a worker must be approved by an attestor to earn (the registry's setting). */
+  attestationRequired: boolean | null;
 }
 
 /**
@@ -122,6 +124,7 @@ export class ChainIndex {
       withdrawn: [],
       tokens: new Map(),
       segmentGas: 0n,
+      attestationRequired: null,
     };
   }
 
@@ -269,6 +272,10 @@ export class ChainIndex {
           break;
         case "WorkerApprovalRevoked":
           if (worker) worker.approved = false;
+          break;
+        case "RegistryConfigured":
+        case "AttestationRequiredSet":
+          s.attestationRequired = (a.requireAttestation ?? a.required) as boolean;
           break;
         case "GpuReleased":
           if (worker) Object.assign(worker, { released: true, active: false, approved: false });

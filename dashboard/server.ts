@@ -22,6 +22,8 @@ import { TraceLibrary, type TraceScan } from "./trace-library.ts";
 import { amount } from "./units.ts";
 import { jobsList, jobView, overview, parseJobId, providerView } from "./views.ts";
 
+/** How long close() waits for a poll in flight. */
+const CLOSE_WAIT_MS = 2000;
 const STATIC_DIR = join(dirname(fileURLToPath(import.meta.url)), "static");
 const UPLOT_DIR = dirname(createRequire(import.meta.url).resolve("uplot"));
 const ASSETS: Record<string, { file: string; type: string }> = {
@@ -244,7 +246,8 @@ export class Dashboard {
       close: async () => {
         stopped = true;
         clearTimeout(timer);
-        await polling;
+        // A poll waiting on an endpoint that does not answer is not waited for past CLOSE_WAIT_MS.
+        await Promise.race([polling, new Promise((r) => setTimeout(r, CLOSE_WAIT_MS).unref())]);
         this.changes.emit("change");
         await new Promise<void>((resolve) => {
           server.close(() => resolve());

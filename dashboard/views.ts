@@ -110,6 +110,7 @@ export function overview(snap: ChainSnapshot) {
         deviceHoursAll > 0 ? Math.round(Number(snap.segmentGas) / deviceHoursAll).toString() : null,
     },
     workers: [...workers.values()].map((w) => ({ ...w, kind: isCpuClass(w.deviceClass) ? "CPU" : "GPU" })),
+    attestationRequired: snap.attestationRequired,
     rateCard: [...snap.weights]
       .filter(([, w]) => w > 0)
       .map(([deviceClass, weightBps]) => ({ deviceClass, weightBps })),
@@ -364,8 +365,10 @@ export function providerView(snap: ChainSnapshot, scan: TraceScan, address: stri
       registeredBlock: w.registeredBlock,
     })),
     jobs: jobs.map((j) => jobRow(snap, j)),
+    attestationRequired: snap.attestationRequired,
     tokens: tokens.map((token) => ({
       token,
+      symbol: snap.tokens.get(token)?.symbol ?? null,
       earned: amount(earned.get(token) ?? 0n, snap.tokens.get(token), token),
       withdrawn: amount(withdrawn.get(token) ?? 0n, snap.tokens.get(token), token),
     })),

@@ -85,6 +85,8 @@ describe("meterproof dashboard", () => {
     expect(await text("gas-per-segment")).toBe(String(gas / BigInt(accepted.length)));
     const classes = await page.locator('[data-testid="workers-by-class"] tbody tr').allInnerTexts();
     expect(classes.map((r) => r.split("\t").slice(0, 2).join(" ")).sort()).toEqual(["CPU CPU", "H100 GPU"]);
+    expect(await f.d.registry.requireAttestation()).toBe(false);
+    expect(await text("attestation")).toBe("attestor approval is not required to earn on this network");
 
     // The jobs list: every job with the escrow's numbers; sortable and filterable.
     for (const id of [s.job1, s.job2]) {
@@ -157,6 +159,7 @@ describe("meterproof dashboard", () => {
     const balance = await f.d.escrow.balanceOf(f.provider.address, f.creditAddress);
     expect(balance).toBeGreaterThan(0n);
     const row = page.locator('[data-testid="balance-row"]');
+    expect(await row.locator("td").first().innerText()).toMatch(/^CCR \(0x5FbDB2…0aa3\)$/);
     expect(await row.locator('[data-field="withdrawable"]').innerText()).toBe(ccr(balance));
     const earned = s.accepted.reduce((sum, e) => sum + e.payout, 0n);
     expect(await row.locator('[data-field="earned"]').innerText()).toBe(ccr(earned));

@@ -114,6 +114,16 @@ function chainLine(d) {
 
 // ---- overview and jobs list ----
 
+function attestation(required) {
+  const text =
+    required === null
+      ? "the registry's attestation setting is not in the events read"
+      : required
+        ? "an attestor must approve a worker key before it earns"
+        : "attestor approval is not required to earn on this network";
+  return h("p", { class: "muted", testid: "attestation" }, text);
+}
+
 async function overviewPage(withStats) {
   const d = await api("/api/overview");
   const paid = d.paid.length ? d.paid.map((a) => h("div", { testid: "paid-token" }, amt(a))) : "nothing yet";
@@ -160,6 +170,7 @@ async function overviewPage(withStats) {
     chainLine(d),
     withStats ? stats : null,
     withStats ? h("h2", {}, "Workers by device class") : null,
+    withStats ? attestation(d.attestationRequired) : null,
     withStats ? workers : null,
     withStats ? h("h2", {}, "Jobs") : null,
     jobsTable(d.jobsList),
@@ -521,7 +532,7 @@ async function providerPage(address) {
       h(
         "tr",
         { testid: "balance-row" },
-        h("td", { title: t.token }, short(t.token)),
+        h("td", { title: t.token }, t.symbol ? `${t.symbol} (${short(t.token)})` : short(t.token)),
         h("td", { "data-field": "withdrawable" }, amt(t.withdrawable)),
         h("td", { "data-field": "earned" }, amt(t.earned)),
         h("td", { "data-field": "withdrawn" }, amt(t.withdrawn)),
@@ -557,6 +568,7 @@ async function providerPage(address) {
     h("h2", {}, "Balances"),
     balances,
     h("h2", {}, "Workers"),
+    attestation(d.attestationRequired),
     workers,
     h("h2", {}, "Backlog: sealed, not accepted yet"),
     backlog,
