@@ -60,19 +60,22 @@ function classOf(snap: ChainSnapshot, keyHash: bigint): string {
 
 export function overview(snap: ChainSnapshot) {
   const hours = { gpu: 0, cpu: 0, h100Equivalent: 0 };
+  // Each segment's share of its transaction's gas, by the kind of device it metered.
+  const gas = { gpu: 0n, cpu: 0n };
   const paid = new Map<string, bigint>();
   for (const s of snap.accepted) {
     const cls = classOf(snap, s.workerKeyHash);
     const h = deviceHours(s.usage, cls);
-    if (h.unit === "CPU-hours") hours.cpu += h.hours;
-    else hours.gpu += h.hours;
+    const kind = h.unit === "CPU-hours" ? "cpu" : "gpu";
+    hours[kind] += h.hours;
+    gas[kind] += s.gas;
     hours.h100Equivalent += h100Hours(s.usage, s.weightBps);
     const token = snap.jobs.get(s.jobId)!.token;
     paid.set(token, (paid.get(token) ?? 0n) + s.payout);
   }
   const statuses = jobsList(snap).map((j) => j.status);
   const count = (st: JobStatus) => statuses.filter((x) => x === st).length;
-  const deviceHoursAll = hours.gpu + hours.cpu;
+  const perHour = (g: bigint, h: number) => (h > 0 ? Math.round(Number(g) / h).toString() : null);
   const segments = snap.accepted.length;
   const workers = new Map<
     string,
@@ -106,8 +109,8 @@ export function overview(snap: ChainSnapshot) {
     gas: {
       total: snap.segmentGas.toString(),
       perSegment: segments > 0 ? (snap.segmentGas / BigInt(segments)).toString() : null,
-      perDeviceHour:
-        deviceHoursAll > 0 ? Math.round(Number(snap.segmentGas) / deviceHoursAll).toString() : null,
+      perGpuHour: perHour(gas.gpu, hours.gpu),
+      perCpuHour: perHour(gas.cpu, hours.cpu),
     },
     workers: [...workers.values()].map((w) => ({ ...w, kind: isCpuClass(w.deviceClass) ? "CPU" : "GPU" })),
     attestationRequired: snap.attestationRequired,

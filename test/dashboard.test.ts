@@ -48,6 +48,8 @@ beforeAll(async () => {
   });
   browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"] });
   page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+  page.setDefaultTimeout(WAIT.timeout);
+  page.setDefaultNavigationTimeout(WAIT.timeout);
 }, 900_000);
 
 afterAll(async () => {
@@ -83,6 +85,11 @@ describe("meterproof dashboard", () => {
     expect(await text("jobs-count")).toBe("1 open · 0 expired · 1 closed");
     const gas = s.receipts.reduce((sum, r) => sum + r.gasUsed, 0n);
     expect(await text("gas-per-segment")).toBe(String(gas / BigInt(accepted.length)));
+    const gasOf = (job: bigint) =>
+      accepted.filter((e) => e.jobId === job).reduce((sum, e) => sum + e.gasShare, 0n);
+    const perHour = (g: bigint, usage: bigint) => String(Math.round(Number(g) / usageToGpuHours(usage)));
+    expect(await text("gas-per-gpu-hour")).toBe(perHour(gasOf(s.job1), byClass("H100")));
+    expect(await text("gas-per-cpu-hour")).toBe(perHour(gasOf(s.job2), byClass("CPU")));
     const classes = await page.locator('[data-testid="workers-by-class"] tbody tr').allInnerTexts();
     expect(classes.map((r) => r.split("\t").slice(0, 2).join(" ")).sort()).toEqual(["CPU CPU", "H100 GPU"]);
     expect(await f.d.registry.requireAttestation()).toBe(false);

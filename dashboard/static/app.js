@@ -147,7 +147,10 @@ async function overviewPage(withStats) {
     stat("jobs", `${d.jobs.open} open · ${d.jobs.expired} expired · ${d.jobs.closed} closed`, "jobs-count"),
     stat("segments accepted", String(d.segments), "segments"),
     stat("gas per segment", d.gas.perSegment ?? "—", "gas-per-segment", "average, batches share one pairing"),
-    stat("gas per device-hour", d.gas.perDeviceHour ?? "—", "gas-per-hour", "GPU and CPU hours together"),
+    stat("gas per GPU-hour", d.gas.perGpuHour ?? "—", "gas-per-gpu-hour", "gas of GPU segments / GPU-hours"),
+    d.gas.perCpuHour
+      ? stat("gas per CPU-hour", d.gas.perCpuHour, "gas-per-cpu-hour", "gas of CPU segments / CPU-hours")
+      : null,
   );
   const workers = table(
     ["device class", "kind", "weight now", "workers", "active", "approved"],
