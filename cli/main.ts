@@ -19,6 +19,7 @@ import { registerConfig } from "./commands/config.ts";
 import { registerStatus } from "./commands/status.ts";
 import { registerBalance } from "./commands/balance.ts";
 import { registerNetwork } from "./commands/network.ts";
+import { registerDashboard } from "./commands/dashboard.ts";
 import { EXIT_BAD_INPUT, reportError } from "./output.ts";
 import { applyProjectConfig, loadProjectConfig } from "./project-config.ts";
 
@@ -51,6 +52,7 @@ registerConfig(program);
 registerStatus(program);
 registerBalance(program);
 registerNetwork(program);
+registerDashboard(program);
 
 try {
   // The project config fills what flags and environment variables leave open.

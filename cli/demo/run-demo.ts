@@ -2,10 +2,11 @@ import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
-import { encodeBytes32String, formatUnits, parseUnits } from "ethers";
+import { encodeBytes32String, formatUnits, parseUnits, type Provider } from "ethers";
 import { network } from "hardhat";
 import { readJobChainView } from "../../chain/audit-view.ts";
 import { buildContracts } from "../../chain/hardhat-build.ts";
+import type { DashboardDeployment } from "../../dashboard/chain-index.ts";
 import { deployMeterproof } from "../../chain/deploy.ts";
 import { eventsIn } from "../../chain/events.ts";
 import { jobTermsOnChain } from "../../chain/job-terms.ts";
@@ -30,6 +31,12 @@ export interface DemoOptions {
   /** Where the key, trace and bundles go (default: a new temporary directory). */
   dir?: string;
   log?: (line: string) => void;
+  /** Called with the finished run while its in-process chain is still up (the dashboard reads it). */
+  whileChainOpen?: (open: {
+    provider: Provider;
+    deployment: DashboardDeployment;
+    summary: DemoSummary;
+  }) => Promise<void>;
 }
 
 export interface DemoSummary {
@@ -195,7 +202,7 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoSummary> {
       workerKeyHash: key.keyHash,
     });
     const audit = await auditTrace(tracePath, view);
-    return {
+    const summary: DemoSummary = {
       dir,
       tracePath,
       records: trace.records.length,
@@ -216,6 +223,12 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoSummary> {
       bundlesVerified,
       audit,
     };
+    await opts.whileChainOpen?.({
+      provider: ethers.provider,
+      deployment: { chainId: d.chainId, block: before + 1, addresses: d.addresses },
+      summary,
+    });
+    return summary;
   } finally {
     await closeVerifier();
     await connection.close();
