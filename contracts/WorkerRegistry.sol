@@ -25,6 +25,8 @@ contract WorkerRegistry is IWorkerRegistry, AccessControl {
 
     mapping(uint256 workerKeyHash => Worker) private _workers;
     mapping(bytes32 gpuUuidHash => uint256 workerKeyHash) private _workerOfGpu;
+    mapping(uint256 workerKeyHash => Approval) private _approvals;
+    mapping(bytes32 deviceIdHash => uint256 workerKeyHash) private _workerOfDevice;
 
     /// @param admin The network admin: grants roles and toggles the attestation requirement.
     /// @param requireAttestation_ Whether workers need attestor approval from the start.
@@ -78,15 +80,53 @@ contract WorkerRegistry is IWorkerRegistry, AccessControl {
     }
 
     /// @inheritdoc IWorkerRegistry
-    function approveWorker(uint256 workerKeyHash) external onlyRole(ATTESTOR_ROLE) {
-        _registered(workerKeyHash).approved = true;
-        emit WorkerApproved(workerKeyHash, msg.sender);
+    function approveWorker(
+        uint256 workerKeyHash,
+        uint64 expiresAt,
+        bytes32 evidenceHash,
+        bytes32 deviceIdHash
+    ) external onlyRole(ATTESTOR_ROLE) {
+        Worker storage worker = _registered(workerKeyHash);
+        if (worker.gpuUuidHash == bytes32(0)) revert WorkerRegistry__GpuReleased(workerKeyHash);
+        if (expiresAt <= block.timestamp) revert WorkerRegistry__ApprovalExpiryNotInFuture(expiresAt, block.timestamp);
+        if (evidenceHash == bytes32(0)) revert WorkerRegistry__EmptyEvidenceHash();
+        if (deviceIdHash != bytes32(0)) {
+            uint256 holder = _workerOfDevice[deviceIdHash];
+            if (holder != 0 && holder != workerKeyHash && _approvalCurrent(holder)) {
+                revert WorkerRegistry__DeviceAlreadyApproved(deviceIdHash, holder);
+            }
+        }
+        _releaseDevice(workerKeyHash);
+        if (deviceIdHash != bytes32(0)) _workerOfDevice[deviceIdHash] = workerKeyHash;
+        worker.approved = true;
+        _approvals[workerKeyHash] = Approval(expiresAt, msg.sender, evidenceHash, deviceIdHash);
+        emit WorkerApproved(workerKeyHash, msg.sender, deviceIdHash, expiresAt, evidenceHash);
     }
 
     /// @inheritdoc IWorkerRegistry
-    function revokeWorker(uint256 workerKeyHash) external onlyRole(ATTESTOR_ROLE) {
-        _registered(workerKeyHash).approved = false;
-        emit WorkerApprovalRevoked(workerKeyHash, msg.sender);
+    function revokeWorker(uint256 workerKeyHash, bytes32 reason) external onlyRole(ATTESTOR_ROLE) {
+        Worker storage worker = _registered(workerKeyHash);
+        if (reason == bytes32(0)) revert WorkerRegistry__EmptyReason();
+        if (!worker.approved) revert WorkerRegistry__NotApproved(workerKeyHash);
+        _revoke(worker, workerKeyHash, reason);
+    }
+
+    /// @dev Clears the approval flag, frees the attested device and names the reason.
+    function _revoke(Worker storage worker, uint256 workerKeyHash, bytes32 reason) private {
+        worker.approved = false;
+        _releaseDevice(workerKeyHash);
+        emit WorkerApprovalRevoked(workerKeyHash, msg.sender, reason);
+    }
+
+    /// @dev Frees the attested device the key holds, if it still holds one.
+    function _releaseDevice(uint256 workerKeyHash) private {
+        bytes32 device = _approvals[workerKeyHash].deviceIdHash;
+        if (device != bytes32(0) && _workerOfDevice[device] == workerKeyHash) delete _workerOfDevice[device];
+    }
+
+    /// @dev Whether the key is approved and its approval has not expired.
+    function _approvalCurrent(uint256 workerKeyHash) private view returns (bool) {
+        return _workers[workerKeyHash].approved && _approvals[workerKeyHash].expiresAt > block.timestamp;
     }
 
     /// @inheritdoc IWorkerRegistry
@@ -101,6 +141,7 @@ contract WorkerRegistry is IWorkerRegistry, AccessControl {
         worker.active = false;
         worker.approved = false;
         worker.gpuUuidHash = bytes32(0);
+        _releaseDevice(workerKeyHash);
         emit GpuReleased(gpuUuidHash, workerKeyHash, msg.sender, reason);
     }
 
@@ -118,6 +159,16 @@ contract WorkerRegistry is IWorkerRegistry, AccessControl {
     /// @inheritdoc IWorkerRegistry
     function workerOf(uint256 workerKeyHash) external view returns (Worker memory) {
         return _workers[workerKeyHash];
+    }
+
+    /// @inheritdoc IWorkerRegistry
+    function approvalOf(uint256 workerKeyHash) external view returns (Approval memory) {
+        return _approvals[workerKeyHash];
+    }
+
+    /// @inheritdoc IWorkerRegistry
+    function workerOfDevice(bytes32 deviceIdHash) external view returns (uint256) {
+        return _workerOfDevice[deviceIdHash];
     }
 
     /// @inheritdoc IWorkerRegistry

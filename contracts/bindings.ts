@@ -92,6 +92,13 @@ export interface EntryInput {
   submission: SubmissionInput;
 }
 
+export interface Approval {
+  expiresAt: bigint;
+  attestor: string;
+  evidenceHash: string;
+  deviceIdHash: string;
+}
+
 export interface Worker {
   provider: string;
   active: boolean;
@@ -266,12 +273,16 @@ export interface WorkerActiveSetEvent {
 export interface WorkerApprovalRevokedEvent {
   workerKeyHash: bigint;
   attestor: string;
+  reason: string;
 }
 
 /** Arguments of the WorkerApproved event. */
 export interface WorkerApprovedEvent {
   workerKeyHash: bigint;
   attestor: string;
+  deviceIdHash: string;
+  expiresAt: bigint;
+  evidenceHash: string;
 }
 
 /** Arguments of the WorkerRegistered event. */
@@ -397,7 +408,11 @@ export interface WorkerRegistry extends BaseContract {
   connect(runner: ContractRunner | null): WorkerRegistry;
   ATTESTOR_ROLE: ViewMethod<[], string>;
   DEFAULT_ADMIN_ROLE: ViewMethod<[], string>;
-  approveWorker: TxMethod<[workerKeyHash: BigNumberish], void>;
+  approvalOf: ViewMethod<[workerKeyHash: BigNumberish], Approval>;
+  approveWorker: TxMethod<
+    [workerKeyHash: BigNumberish, expiresAt: BigNumberish, evidenceHash: BytesLike, deviceIdHash: BytesLike],
+    void
+  >;
   billingStatus: ViewMethod<
     [workerKeyHash: BigNumberish],
     [string, string, boolean, boolean] & {
@@ -420,11 +435,12 @@ export interface WorkerRegistry extends BaseContract {
   renounceRole: TxMethod<[role: BytesLike, callerConfirmation: AddressLike], void>;
   requireAttestation: ViewMethod<[], boolean>;
   revokeRole: TxMethod<[role: BytesLike, account: AddressLike], void>;
-  revokeWorker: TxMethod<[workerKeyHash: BigNumberish], void>;
+  revokeWorker: TxMethod<[workerKeyHash: BigNumberish, reason: BytesLike], void>;
   setActive: TxMethod<[workerKeyHash: BigNumberish, active: boolean], void>;
   setRequireAttestation: TxMethod<[required: boolean], void>;
   supportsInterface: ViewMethod<[interfaceId: BytesLike], boolean>;
   workerOf: ViewMethod<[workerKeyHash: BigNumberish], Worker>;
+  workerOfDevice: ViewMethod<[deviceIdHash: BytesLike], bigint>;
   workerOfGpu: ViewMethod<[gpuUuidHash: BytesLike], bigint>;
 }
 
@@ -653,13 +669,18 @@ export type ContractErrorName =
   | "UsageVerifier__UnknownJobIndex"
   | "UsageVerifier__WrongLaneAfter"
   | "WorkerRegistry__AlreadyRegistered"
+  | "WorkerRegistry__ApprovalExpiryNotInFuture"
+  | "WorkerRegistry__DeviceAlreadyApproved"
   | "WorkerRegistry__EmptyDeviceClass"
+  | "WorkerRegistry__EmptyEvidenceHash"
   | "WorkerRegistry__EmptyGpuUuidHash"
+  | "WorkerRegistry__EmptyReason"
   | "WorkerRegistry__GpuAlreadyRegistered"
   | "WorkerRegistry__GpuReleased"
   | "WorkerRegistry__InvalidKeyHash"
   | "WorkerRegistry__InvalidKeyProof"
   | "WorkerRegistry__NotAContract"
+  | "WorkerRegistry__NotApproved"
   | "WorkerRegistry__NotAttestorOrAdmin"
   | "WorkerRegistry__NotWorkerProvider"
   | "WorkerRegistry__UnknownGpu"

@@ -27,6 +27,19 @@ interface IWorkerRegistry {
         bytes32 gpuUuidHash;
     }
 
+    /// @notice The attestor's current approval of a worker key (all zero when never approved;
+    /// kept after a revocation, with the `approved` flag of the Worker cleared).
+    /// @param expiresAt Unix seconds: no segment whose window ends after it is billed.
+    /// @param attestor Who approved the key.
+    /// @param evidenceHash Hash of the attestation evidence the attestor checked.
+    /// @param deviceIdHash Hash of the attested device identity (0 when the evidence has none).
+    struct Approval {
+        uint64 expiresAt;
+        address attestor;
+        bytes32 evidenceHash;
+        bytes32 deviceIdHash;
+    }
+
     /// @notice The key hash is zero or not below the BN254 field modulus.
     error WorkerRegistry__InvalidKeyHash(uint256 workerKeyHash);
     /// @notice The key is registered already (keys are never re-registered).
@@ -51,6 +64,16 @@ interface IWorkerRegistry {
     error WorkerRegistry__GpuReleased(uint256 workerKeyHash);
     /// @notice Only an attestor or the network admin may release a GPU.
     error WorkerRegistry__NotAttestorOrAdmin(address caller);
+    /// @notice An approval must expire after the current block time.
+    error WorkerRegistry__ApprovalExpiryNotInFuture(uint64 expiresAt, uint256 nowSeconds);
+    /// @notice An approval needs the hash of the evidence the attestor checked.
+    error WorkerRegistry__EmptyEvidenceHash();
+    /// @notice Another key holds a current approval for this attested device: one key per device.
+    error WorkerRegistry__DeviceAlreadyApproved(bytes32 deviceIdHash, uint256 workerKeyHash);
+    /// @notice A revocation must name its reason (an evidence hash or a short ASCII reason).
+    error WorkerRegistry__EmptyReason();
+    /// @notice The key is not approved, so there is nothing to revoke.
+    error WorkerRegistry__NotApproved(uint256 workerKeyHash);
     /// @notice The key-possession verifier has no code.
     error WorkerRegistry__NotAContract(address account);
 
@@ -63,10 +86,17 @@ interface IWorkerRegistry {
     );
     /// @notice The provider switched a worker on or off.
     event WorkerActiveSet(uint256 indexed workerKeyHash, bool active);
-    /// @notice An attestor approved a worker key.
-    event WorkerApproved(uint256 indexed workerKeyHash, address indexed attestor);
-    /// @notice An attestor revoked the approval of a worker key.
-    event WorkerApprovalRevoked(uint256 indexed workerKeyHash, address indexed attestor);
+    /// @notice An attestor approved a worker key until `expiresAt` on the evidence `evidenceHash`
+    /// (for the attested device `deviceIdHash`, 0 when the evidence names none).
+    event WorkerApproved(
+        uint256 indexed workerKeyHash,
+        address indexed attestor,
+        bytes32 indexed deviceIdHash,
+        uint64 expiresAt,
+        bytes32 evidenceHash
+    );
+    /// @notice An attestor revoked the approval of a worker key, for `reason`.
+    event WorkerApprovalRevoked(uint256 indexed workerKeyHash, address indexed attestor, bytes32 reason);
     /// @notice The network admin required (or stopped requiring) attestor approval to earn.
     event AttestationRequiredSet(bool required);
     /// @notice The registry was deployed with this configuration.
@@ -107,11 +137,32 @@ interface IWorkerRegistry {
     /// @notice Switches a worker on or off. Its provider only. An inactive worker cannot earn.
     function setActive(uint256 workerKeyHash, bool active) external;
 
-    /// @notice Approves a worker key. Attestor role only.
-    function approveWorker(uint256 workerKeyHash) external;
+    /// @notice Approves a worker key (again) after checking its attestation evidence. Attestor
+    /// role only. Replaces an earlier approval of the key. Where the evidence names the device
+    /// (`deviceIdHash` != 0), one key per device: another key's current (unexpired, unrevoked)
+    /// approval for the same device refuses this one; a lapsed or revoked one gives way.
+    /// @param expiresAt Unix seconds, after the current block: segments whose window ends later
+    /// are not billed (ComputeEscrow__ApprovalLapsed).
+    /// @param evidenceHash Hash of the evidence (attestation report or token), not zero.
+    /// @param deviceIdHash Hash of the attested device identity, 0 when the evidence has none.
+    function approveWorker(
+        uint256 workerKeyHash,
+        uint64 expiresAt,
+        bytes32 evidenceHash,
+        bytes32 deviceIdHash
+    ) external;
 
-    /// @notice Revokes the approval of a worker key. Attestor role only.
-    function revokeWorker(uint256 workerKeyHash) external;
+    /// @notice Revokes the approval of a worker key at once: no more segments of it are billed
+    /// while attestation is required. Attestor role only. Frees its attested device.
+    /// @param reason Hash of the evidence or a short ASCII reason, not zero.
+    function revokeWorker(uint256 workerKeyHash, bytes32 reason) external;
+
+    /// @return The approval record of a key (expiry, attestor, evidence and device hashes).
+    function approvalOf(uint256 workerKeyHash) external view returns (Approval memory);
+
+    /// @return The key holding the attested device `deviceIdHash`, or 0. Its approval may have
+    /// lapsed since (see approvalOf).
+    function workerOfDevice(bytes32 deviceIdHash) external view returns (uint256);
 
     /// @notice Requires (or stops requiring) attestor approval before a worker earns. Network admin only.
     function setRequireAttestation(bool required) external;
