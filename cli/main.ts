@@ -15,6 +15,7 @@ import { registerAudit } from "./commands/audit.ts";
 import { registerDemo } from "./commands/demo.ts";
 import { registerCredit } from "./commands/credit.ts";
 import { registerVerifier } from "./commands/verifier.ts";
+import { registerAttest } from "./commands/attest.ts";
 import { EXIT_BAD_INPUT, reportError } from "./output.ts";
 
 const program = new Command()
@@ -42,6 +43,7 @@ registerAudit(program);
 registerDemo(program);
 registerCredit(program);
 registerVerifier(program);
+registerAttest(program);
 
 try {
   await program.parseAsync(process.argv);

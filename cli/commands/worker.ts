@@ -1,5 +1,6 @@
 import { InvalidArgumentError, Option, type Command } from "commander";
 import { CliError, EXIT_FAILED } from "../output.ts";
+import { registerWorkerAttest } from "./worker-attest.ts";
 import { registerWorkerRegister } from "./worker-register.ts";
 
 function uint(name: string) {
@@ -46,6 +47,7 @@ export function registerWorker(program: Command): void {
     .command("worker")
     .description("run jobs under a worker that meters the device and writes a signed trace");
   registerWorkerRegister(worker);
+  registerWorkerAttest(worker);
   worker
     .command("run")
     .description(
