@@ -12,6 +12,7 @@ import { fileURLToPath } from "node:url";
 import { Wallet } from "ethers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { attestationBinding } from "../attest/binding.ts";
+import { demoAttestation } from "../cli/demo/attest-step.ts";
 import { createTestSnpCa, issueTestVcek, signTestSnpReport, type TestSnpCa } from "../attest/test-ca.ts";
 import type { WorkerKey } from "../trace/index.ts";
 import { baseFixture, registerWorker, type BaseFixture } from "./helpers/escrow-fixture.ts";
@@ -267,5 +268,41 @@ describe("meterproof attest approve", () => {
     expect(r.stderr.trim()).toBe(
       `meterproof: worker key ${stranger.keyHash} is not registered in ${f.d.addresses.registry}`,
     );
+  });
+
+  it("the demo's step approves with a TEST CA report, says so, and refuses the report for another key", async () => {
+    const key = await testWorkerKey("attest-demo");
+    await registerWorker(f, f.provider, key, "H100", "attest-demo");
+    const lines: string[] = [];
+    const demoDir = tempDir("attest-demo");
+    const a = await demoAttestation({
+      registry: f.d.registry,
+      chainId: f.chainId,
+      attestor: f.admin,
+      workerKeyHash: key.keyHash,
+      dir: demoDir,
+      log: (l) => lines.push(l),
+    });
+    const approval = await f.d.registry.approvalOf(key.keyHash);
+    expect(approval.evidenceHash).toBe(a.evidenceHash);
+    expect(approval.deviceIdHash).toBe(a.deviceIdHash);
+    expect(approval.expiresAt).toBe(a.expiresAt);
+    expect(lines.join("\n")).toMatch(/verified \(test CA — not vendor evidence\)/);
+    expect(lines.join("\n")).toMatch(
+      /the same report for another key is refused: report REPORT_DATA must be the binding/,
+    );
+    // The files it leaves re-check with the CLI, as recorded (the challenge is used up by then).
+    const v = await cli([
+      "attest",
+      "verify",
+      "--evidence",
+      join(demoDir, "attest-evidence.test-ca.json"),
+      "--challenge",
+      join(demoDir, "attest-challenge.json"),
+      "--policy",
+      join(demoDir, "attest-policy.test-ca.json"),
+    ]);
+    expect(v.status).toBe(1);
+    expect(v.stderr.trim()).toMatch(/^meterproof: challenge was already used \(approveWorker 0x/);
   });
 });
