@@ -5,7 +5,8 @@
  * {
  *   "kind": "meterproof-attestation-policy", "version": 1,
  *   "sevSnp": { "roots": ["amd-ark-milan.pem"], "intermediates": ["amd-ask-milan.pem"],
- *               "measurements": ["<96 hex digits>"], "allowDebug": false },
+ *               "measurements": ["<96 hex digits>"], "allowDebug": false,
+ *               "minTcb": { "bootloader": 3, "tee": 0, "snp": 14, "microcode": 209 } },
  *   "nvidia": { "jwks": "nras-jwks.json", "issuer": "https://nras.attestation.nvidia.com",
  *               "measurements": ["hwmodel=GH100 A01 GSP BROM;driver=550.54.15;vbios=96.00.74.00.1C"] }
  * }
@@ -26,6 +27,8 @@ export interface SevSnpPolicy {
   measurements: Set<string>;
   /** Accept guests whose policy allows debugging (the hypervisor can read their memory). */
   allowDebug: boolean;
+  /** Lowest firmware patch levels accepted (older ones have known flaws AMD fixed since). */
+  minTcb?: { bootloader: number; tee: number; snp: number; microcode: number };
 }
 
 export interface NvidiaPolicy {
@@ -41,6 +44,9 @@ export interface AttestationPolicy {
   nvidia?: NvidiaPolicy;
 }
 
+/** A security patch level: one byte. */
+const spl = z.number().int().min(0).max(255);
+
 const fileSchema = z.object({
   kind: z.literal("meterproof-attestation-policy"),
   version: z.literal(1),
@@ -50,6 +56,7 @@ const fileSchema = z.object({
       intermediates: z.array(z.string()).default([]),
       measurements: z.array(z.string().regex(/^[0-9a-fA-F]{96}$/, "must be 96 hex digits (48 bytes)")).min(1),
       allowDebug: z.boolean().default(false),
+      minTcb: z.object({ bootloader: spl, tee: spl, snp: spl, microcode: spl }).strict().optional(),
     })
     .strict()
     .optional(),
@@ -100,6 +107,7 @@ export function loadPolicy(path: string): AttestationPolicy {
       intermediates: certs("sevSnp.intermediates", snp.intermediates),
       measurements: new Set(snp.measurements.map((m) => m.toLowerCase())),
       allowDebug: snp.allowDebug,
+      ...(snp.minTcb ? { minTcb: snp.minTcb } : {}),
     };
   }
   const nv = parsed.data.nvidia;

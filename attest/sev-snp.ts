@@ -255,6 +255,14 @@ export const sevSnpVerifier: EvidenceVerifier<SevSnpEvidence> = {
           `is ${reported[k]}, but the VCEK was issued for ${certified[k]} (${fmtTcb(certified)})`,
         );
     }
+    for (const k of ["bootloader", "tee", "snp", "microcode"] as const) {
+      const min = policy.minTcb?.[k];
+      if (min !== undefined && reported[k] < min)
+        throw new AttestError(
+          `report REPORTED_TCB.${k}`,
+          `is ${reported[k]}, below the policy's minimum ${min} (sevSnp.minTcb): firmware too old`,
+        );
+    }
     const masked = (r.flags & FLAG_MASK_CHIP_ID) !== 0;
     let deviceId: string | null = null;
     if (!masked) {

@@ -229,6 +229,26 @@ describe("SEV-SNP: TEST CA reports (generated here, not vendor evidence)", () =>
     expect(issuerErr.field).toBe("VCEK issuer");
   });
 
+  it("refuses firmware below the policy's minimum TCB", async () => {
+    const { ca, v, policy } = await setup();
+    const report = signTestSnpReport(v, { reportData, measurement, chipId, tcb });
+    const strict: AttestationPolicy = { sevSnp: { ...policy.sevSnp!, minTcb: { ...tcb, microcode: 210 } } };
+    const err = await refusal(
+      sevSnpVerifier.verify({ report, vcek: v.vcek, chain: [ca.ask] }, { binding, policy: strict, now }),
+    );
+    expect(err.field).toBe("report REPORTED_TCB.microcode");
+    expect(err.rule).toBe("is 209, below the policy's minimum 210 (sevSnp.minTcb): firmware too old");
+    const exact: AttestationPolicy = { sevSnp: { ...policy.sevSnp!, minTcb: tcb } };
+    expect(
+      (
+        await sevSnpVerifier.verify(
+          { report, vcek: v.vcek, chain: [ca.ask] },
+          { binding, policy: exact, now },
+        )
+      ).format,
+    ).toBe("sev-snp");
+  });
+
   it("refuses a report signed by a key other than the VCEK's", async () => {
     const { ca, v, policy } = await setup();
     const stranger = await issueTestVcek(ca, { chipId, tcb });
