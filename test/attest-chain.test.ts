@@ -36,6 +36,7 @@ let vcek: Awaited<ReturnType<typeof issueTestVcek>>;
 let key1: WorkerKey;
 let key2: WorkerKey;
 const policyFile = join(dir, "policy.json");
+const deploymentFile = join(dir, "deployment.json");
 
 interface Result {
   status: number | null;
@@ -59,18 +60,28 @@ function cli(args: string[], privateKey = ATTESTOR_KEY): Promise<Result> {
 
 let n = 0;
 /** A challenge (through the CLI) and TEST CA evidence answering it for `key`. */
-async function challengeAndEvidence(key: WorkerKey, over: { chainId?: bigint; chip?: Buffer } = {}) {
+async function challengeAndEvidence(
+  key: WorkerKey,
+  over: { chainId?: bigint; registry?: string; chip?: Buffer } = {},
+) {
   const id = ++n;
   const challengeFile = join(dir, `challenge-${id}.json`);
+  // The attestor names the chain and registry with the deployment file, or by hand.
+  const where =
+    over.chainId === undefined && over.registry === undefined
+      ? ["--deployment", deploymentFile]
+      : [
+          "--chain-id",
+          String(over.chainId ?? f.chainId),
+          "--registry",
+          over.registry ?? f.d.addresses.registry,
+        ];
   const r = await cli([
     "attest",
     "challenge",
     "--key-hash",
     key.keyHash.toString(),
-    "--chain-id",
-    String(over.chainId ?? f.chainId),
-    "--registry",
-    f.d.addresses.registry,
+    ...where,
     "--out",
     challengeFile,
   ]);
@@ -169,6 +180,28 @@ beforeAll(async () => {
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   rpc = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
 
+  const a = f.d.addresses;
+  writeFileSync(
+    deploymentFile,
+    JSON.stringify({
+      kind: "meterproof-deployment",
+      version: 2,
+      chainId: f.chainId.toString(),
+      deployer: f.admin.address,
+      block: 0,
+      addresses: {
+        credit: a.credit,
+        keyVerifier: a.keyVerifier,
+        registry: a.registry,
+        router: a.router,
+        usageVerifier: a.usageVerifier,
+        escrow: a.escrow,
+        verifiers: a.verifiers,
+        batchVerifiers: a.batchVerifiers,
+      },
+      parameters: { maxClockSkewMs: 30_000, closeGracePeriod: 3600, requireAttestation: false },
+    }),
+  );
   const now = Date.now();
   ca = await createTestSnpCa({
     notBefore: new Date(now - 86_400_000),
@@ -198,7 +231,10 @@ describe("meterproof attest approve", () => {
   it("approves a key on verified evidence with its expiry, evidence hash and device hash; the challenge is used up", async () => {
     const c = await challengeAndEvidence(key1);
     const t0 = Date.now();
-    const r = await cli(approveArgs(c));
+    const viaFile = approveArgs(c).map((x) =>
+      x === "--registry" ? "--deployment" : x === f.d.addresses.registry ? deploymentFile : x,
+    );
+    const r = await cli(viaFile);
     expect(r.stderr).toBe("");
     expect(r.status).toBe(0);
     const out = JSON.parse(r.stdout) as {
@@ -237,12 +273,22 @@ describe("meterproof attest approve", () => {
     expect((await f.d.registry.workerOf(key2.keyHash)).approved).toBe(false);
   });
 
-  it("refuses a challenge for another chain, a signer without the attestor role, an expiry past the evidence", async () => {
+  it("refuses a challenge for another chain or registry, a signer without the attestor role, an expiry past the evidence", async () => {
     const other = await challengeAndEvidence(key2, { chainId: 1n, chip: Buffer.alloc(64, 0x99) });
     const wrongChain = await cli(approveArgs(other));
     expect(wrongChain.status).toBe(1);
     expect(wrongChain.stderr.trim()).toBe(
       `meterproof: challenge chainId 1 is not the chain of --rpc (${f.chainId})`,
+    );
+
+    const otherRegistry = await challengeAndEvidence(key2, {
+      registry: f.d.addresses.escrow,
+      chip: Buffer.alloc(64, 0x99),
+    });
+    const wrongRegistry = await cli(approveArgs(otherRegistry));
+    expect(wrongRegistry.status).toBe(1);
+    expect(wrongRegistry.stderr.trim()).toBe(
+      `meterproof: challenge registry ${f.d.addresses.escrow} is not the WorkerRegistry given (${f.d.addresses.registry})`,
     );
 
     const c = await challengeAndEvidence(key2, { chip: Buffer.alloc(64, 0x99) });
