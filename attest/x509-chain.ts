@@ -5,7 +5,12 @@
  * intermediates, never anchors.
  */
 import "reflect-metadata";
-import { X509Certificate } from "@peculiar/x509";
+import {
+  BasicConstraintsExtension,
+  KeyUsageFlags,
+  KeyUsagesExtension,
+  X509Certificate,
+} from "@peculiar/x509";
 import { AttestError, malformed } from "./errors.ts";
 
 export { X509Certificate };
@@ -111,9 +116,32 @@ export async function verifyChain(opts: {
         `${label(depth)} signature`,
         `does not verify under the key of its issuer ${cert.issuer} (a forged or altered certificate)`,
       );
+    checkIssuerIsCa(label(depth + 1), issuer, depth);
     path.push(issuer);
   }
   const validUntil = new Date(Math.min(...path.map((c) => c.notAfter.getTime())));
   const validFrom = new Date(Math.max(...path.map((c) => c.notBefore.getTime())));
   return { path, validUntil, validFrom };
+}
+
+/**
+ * A certificate that signs another must be a CA (basicConstraints CA:TRUE, as AMD's ARK and ASK
+ * are), may sign certificates if it states key usages, and its path length must allow the
+ * `below` CA certificates under it.
+ */
+function checkIssuerIsCa(label: string, issuer: X509Certificate, below: number): void {
+  const bc = issuer.getExtension(BasicConstraintsExtension);
+  if (!bc?.ca)
+    throw new AttestError(
+      `${label} basicConstraints`,
+      `must mark a CA (CA:TRUE) to issue certificates: ${issuer.subject}`,
+    );
+  if (bc.pathLength !== undefined && below > bc.pathLength)
+    throw new AttestError(
+      `${label} basicConstraints`,
+      `allows ${bc.pathLength} CA certificates below it, the chain has ${below}`,
+    );
+  const ku = issuer.getExtension(KeyUsagesExtension);
+  if (ku && (ku.usages & KeyUsageFlags.keyCertSign) === 0)
+    throw new AttestError(`${label} keyUsage`, "must include keyCertSign to issue certificates");
 }

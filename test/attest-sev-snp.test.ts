@@ -10,6 +10,10 @@ import { sevSnpVerifier, type SevSnpEvidence } from "../attest/sev-snp.ts";
 import type { AttestationPolicy } from "../attest/policy.ts";
 import { createTestSnpCa, issueTestVcek, signTestSnpReport } from "../attest/test-ca.ts";
 import { parseCertificates } from "../attest/x509-chain.ts";
+import { BasicConstraintsExtension, X509CertificateGenerator } from "@peculiar/x509";
+import { webcrypto as crypto } from "node:crypto";
+
+type CryptoKeyPair = crypto.CryptoKeyPair;
 
 const dir = new URL("./fixtures/attestation/amd-real/", import.meta.url);
 const report = new Uint8Array(readFileSync(new URL("attestation.bin", dir)));
@@ -34,6 +38,13 @@ function amdPolicy(over: Partial<NonNullable<AttestationPolicy["sevSnp"]>> = {})
   };
 }
 const realEvidence = (r = report): SevSnpEvidence => ({ report: r, vcek: vcek!, chain: [amdAsk!] });
+
+/** A version-3 report of zeros: enough for the chain checks, which come first. */
+function blankV3Report(): Uint8Array {
+  const r = new Uint8Array(1184);
+  r[0] = 3;
+  return r;
+}
 
 async function refusal(p: Promise<unknown>): Promise<AttestError> {
   const err = await p.then(
@@ -227,6 +238,47 @@ describe("SEV-SNP: TEST CA reports (generated here, not vendor evidence)", () =>
       ),
     );
     expect(issuerErr.field).toBe("VCEK issuer");
+  });
+
+  it("refuses an issuer that is not a CA", async () => {
+    const { ca, policy } = await setup();
+    // A leaf-only certificate (no CA:TRUE) under the real test ASK, posing as an ASK.
+    const keys = (await crypto.subtle.generateKey(
+      { name: "RSA-PSS", hash: "SHA-384", publicExponent: new Uint8Array([1, 0, 1]), modulusLength: 2048 },
+      true,
+      ["sign", "verify"],
+    )) as CryptoKeyPair;
+    const fakeAsk = await X509CertificateGenerator.create({
+      subject: "CN=TEST-SEV-Fake, O=meterproof TEST CA (not AMD)",
+      issuer: ca.ask.subject,
+      publicKey: keys.publicKey,
+      signingKey: ca.askKey,
+      notBefore: window.notBefore,
+      notAfter: window.notAfter,
+      signingAlgorithm: { name: "RSA-PSS", hash: "SHA-384", saltLength: 48 },
+      extensions: [new BasicConstraintsExtension(false, undefined, true)],
+    });
+    const leaf = await X509CertificateGenerator.create({
+      subject: "CN=TEST-SEV-VCEK, O=meterproof TEST CA (not AMD)",
+      issuer: fakeAsk.subject,
+      publicKey: keys.publicKey,
+      signingKey: keys.privateKey,
+      notBefore: window.notBefore,
+      notAfter: window.notAfter,
+      signingAlgorithm: { name: "RSA-PSS", hash: "SHA-384", saltLength: 48 },
+    });
+    const err = await refusal(
+      sevSnpVerifier.verify(
+        {
+          report: blankV3Report(),
+          vcek: leaf,
+          chain: [fakeAsk, ca.ask],
+        },
+        { binding, policy, now },
+      ),
+    );
+    expect(err.field).toBe("ASK basicConstraints");
+    expect(err.rule).toMatch(/must mark a CA \(CA:TRUE\)/);
   });
 
   it("refuses firmware below the policy's minimum TCB", async () => {
