@@ -6,7 +6,7 @@
  * (`measres`, secure boot, debug state), the nonce and the device's UEID, the identity NVIDIA's
  * device certificate chain attests.
  */
-import { createHash } from "node:crypto";
+import { createHash, createPublicKey, type JsonWebKey } from "node:crypto";
 import {
   createLocalJWKSet,
   decodeProtectedHeader,
@@ -16,6 +16,7 @@ import {
 } from "jose";
 import { z } from "zod";
 import { AttestError, malformed } from "./errors.ts";
+import { parseCertificates, verifyChain } from "./x509-chain.ts";
 import {
   deviceIdHash,
   sha256Hex,
@@ -64,8 +65,10 @@ async function verifyToken(
       currentDate: ctx.now,
       requiredClaims: ["exp", "iat", "eat_nonce"],
     });
+    if (nv.roots) await checkKeyCertificate(name, kid, ctx);
     return { payload, kid };
   } catch (err) {
+    if (err instanceof AttestError) throw err;
     if (err instanceof joseErrors.JWTExpired)
       throw new AttestError(
         `${name} exp`,
@@ -84,6 +87,37 @@ async function verifyToken(
     if (err instanceof joseErrors.JOSEError) throw malformed(name, `is not a valid JWT (${err.message})`);
     throw err;
   }
+}
+
+/** The token key's `x5c` chain must reach a pinned root, and its leaf must hold that key. */
+async function checkKeyCertificate(name: string, kid: string, ctx: VerifyContext): Promise<void> {
+  const nv = ctx.policy.nvidia!;
+  const jwk = nv.jwks.keys.find((k) => k.kid === kid);
+  const x5c = jwk?.x5c;
+  if (!jwk || !Array.isArray(x5c) || x5c.length === 0)
+    throw new AttestError(
+      `${name} key ${kid} x5c`,
+      "must hold the key's certificate chain (policy nvidia.roots is set)",
+    );
+  const certs = x5c
+    .map((b64, i) =>
+      parseCertificates(`${name} key ${kid} x5c[${i}]`, new Uint8Array(Buffer.from(b64, "base64"))),
+    )
+    .flat();
+  const leaf = certs[0]!;
+  const spki = createPublicKey({ key: jwk as JsonWebKey, format: "jwk" }).export({
+    type: "spki",
+    format: "der",
+  });
+  if (!Buffer.from(leaf.publicKey.rawData).equals(spki))
+    throw new AttestError(`${name} key ${kid} x5c[0]`, "certifies another key than the JWK's");
+  await verifyChain({
+    leaf,
+    intermediates: certs.slice(1),
+    roots: nv.roots!,
+    now: ctx.now,
+    labels: [`${name} key certificate`, `${name} key CA`, `${name} key CA`, `${name} key CA`],
+  });
 }
 
 function nonceOf(name: string, payload: JWTPayload, binding: string): void {

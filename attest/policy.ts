@@ -8,7 +8,8 @@
  *               "measurements": ["<96 hex digits>"], "allowDebug": false,
  *               "minTcb": { "bootloader": 3, "tee": 0, "snp": 14, "microcode": 209 } },
  *   "nvidia": { "jwks": "nras-jwks.json", "issuer": "https://nras.attestation.nvidia.com",
- *               "measurements": ["hwmodel=GH100 A01 GSP BROM;driver=550.54.15;vbios=96.00.74.00.1C"] }
+ *               "measurements": ["hwmodel=GH100 A01 GSP BROM;driver=550.54.15;vbios=96.00.74.00.1C"],
+ *               "roots": ["nvidia-attestation-root.pem"] }
  * }
  */
 import { readFileSync } from "node:fs";
@@ -37,6 +38,11 @@ export interface NvidiaPolicy {
   /** Expected `iss` of the tokens. */
   issuer: string;
   measurements: Set<string>;
+  /**
+   * Optional roots for the keys' `x5c` chains: when given, a token key must carry a certificate
+   * chain to one of them, so a JWKS fetched later cannot slip in a key NVIDIA did not certify.
+   */
+  roots?: X509Certificate[];
 }
 
 export interface AttestationPolicy {
@@ -65,6 +71,7 @@ const fileSchema = z.object({
       jwks: z.string(),
       issuer: z.string().min(1),
       measurements: z.array(z.string().min(1)).min(1),
+      roots: z.array(z.string()).min(1).optional(),
     })
     .strict()
     .optional(),
@@ -120,7 +127,12 @@ export function loadPolicy(path: string): AttestationPolicy {
     }
     if (!Array.isArray(jwks.keys) || jwks.keys.length === 0)
       throw malformed("--policy nvidia.jwks", "must hold a non-empty `keys` array");
-    policy.nvidia = { jwks, issuer: nv.issuer, measurements: new Set(nv.measurements) };
+    policy.nvidia = {
+      jwks,
+      issuer: nv.issuer,
+      measurements: new Set(nv.measurements),
+      ...(nv.roots ? { roots: certs("nvidia.roots", nv.roots) } : {}),
+    };
   }
   if (!policy.sevSnp && !policy.nvidia)
     throw malformed("--policy", "must configure sevSnp or nvidia (or both)");

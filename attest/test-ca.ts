@@ -156,14 +156,46 @@ export interface TestNras {
   kid: string;
   privateKey: CryptoKey;
   jwks: JSONWebKeySet;
+  /** The root that certifies the key (its `x5c`), when asked for. */
+  root?: X509Certificate;
 }
 
-/** A test result-token signer (ES384) and the JWKS an attestor would pin for it. */
-export async function createTestNras(opts: { kid?: string } = {}): Promise<TestNras> {
+/**
+ * A test result-token signer (ES384) and the JWKS an attestor would pin for it; with `x5c`, a
+ * test root certifies the key and the JWK carries the chain [key certificate, root].
+ */
+export async function createTestNras(
+  opts: { kid?: string; x5c?: { notBefore: Date; notAfter: Date } } = {},
+): Promise<TestNras> {
   const kid = opts.kid ?? "meterproof-test-ca-nras-1";
   const { privateKey, publicKey } = await generateKeyPair("ES384", { extractable: true });
   const jwk: JWK = { ...(await exportJWK(publicKey)), kid, alg: "ES384", use: "sig" };
-  return { issuer: "https://nras.test-ca.invalid", kid, privateKey, jwks: { keys: [jwk] } };
+  const nras: TestNras = { issuer: "https://nras.test-ca.invalid", kid, privateKey, jwks: { keys: [jwk] } };
+  if (opts.x5c) {
+    const rootKeys = (await webcrypto.subtle.generateKey(P384, true, ["sign", "verify"])) as CryptoKeyPair;
+    const signing = { name: "ECDSA", hash: "SHA-384" } as const;
+    const root = await X509CertificateGenerator.createSelfSigned({
+      name: "CN=TEST NRAS Root, O=meterproof TEST CA (not NVIDIA)",
+      keys: rootKeys,
+      ...opts.x5c,
+      signingAlgorithm: signing,
+      extensions: [
+        new BasicConstraintsExtension(true, undefined, true),
+        new KeyUsagesExtension(KeyUsageFlags.keyCertSign, true),
+      ],
+    });
+    const leaf = await X509CertificateGenerator.create({
+      subject: `CN=TEST NRAS token key ${kid}, O=meterproof TEST CA (not NVIDIA)`,
+      issuer: root.subject,
+      publicKey: publicKey as CryptoKey,
+      signingKey: rootKeys.privateKey,
+      ...opts.x5c,
+      signingAlgorithm: signing,
+    });
+    jwk.x5c = [leaf, root].map((c) => Buffer.from(c.rawData).toString("base64"));
+    nras.root = root;
+  }
+  return nras;
 }
 
 export interface TestGpuClaims {

@@ -17,6 +17,9 @@ import { loadPolicy, type AttestationPolicy } from "../attest/policy.ts";
 import { createTestNras, signTestNrasEat } from "../attest/test-ca.ts";
 import { FIXTURE, NVIDIA_MEASUREMENT } from "./fixtures/attestation/params.ts";
 
+type NvidiaPolicyJwks = NonNullable<AttestationPolicy["nvidia"]>["jwks"];
+type NvidiaRoots = NonNullable<NonNullable<AttestationPolicy["nvidia"]>["roots"]>;
+
 const dir = new URL("./fixtures/attestation/test-ca/", import.meta.url).pathname;
 const challenge = readChallengeFile(dir + "challenge.json");
 const snp = readEvidenceFile(dir + "evidence-sev-snp.test-ca.json");
@@ -201,6 +204,49 @@ describe("recorded TEST CA evidence", () => {
     const mixed = await refusal(nvidiaVerifier.verify([a[0], b[1]], ctx));
     expect(mixed.field).toBe("result token submods.GPU-0");
     expect((await nvidiaVerifier.verify(a, ctx)).deviceId).toBe(FIXTURE.gpu.ueid);
+  });
+});
+
+describe("NVIDIA token keys certified by a pinned root (x5c)", () => {
+  const window = { notBefore: new Date("2026-01-01Z"), notAfter: new Date("2036-01-01Z") };
+  const binding = "0x" + "42".repeat(32);
+  const claims = { nonce: binding.slice(2), ...FIXTURE.gpu, iat: FIXTURE.tokenIat, exp: FIXTURE.tokenExp };
+  const pinned = (jwks: NvidiaPolicyJwks, roots: NvidiaRoots): AttestationPolicy => ({
+    nvidia: {
+      jwks,
+      issuer: "https://nras.test-ca.invalid",
+      measurements: new Set([NVIDIA_MEASUREMENT]),
+      roots,
+    },
+  });
+
+  it("accepts a key whose x5c chain reaches the root, and refuses another root, a missing chain, a swapped key", async () => {
+    const { nvidiaVerifier } = await import("../attest/nvidia.ts");
+    const nras = await createTestNras({ x5c: window });
+    const eat = await signTestNrasEat(nras, claims);
+    const ok = await nvidiaVerifier.verify(eat, { binding, policy: pinned(nras.jwks, [nras.root!]), now });
+    expect(ok.deviceId).toBe(FIXTURE.gpu.ueid);
+
+    const other = await createTestNras({ x5c: window });
+    const wrongRoot = await refusal(
+      nvidiaVerifier.verify(eat, { binding, policy: pinned(nras.jwks, [other.root!]), now }),
+    );
+    expect(wrongRoot.field).toBe("result token key CA issuer");
+    expect(wrongRoot.rule).toMatch(/self-signed CN=TEST NRAS Root.*which the policy does not trust/);
+
+    const bare = { keys: nras.jwks.keys.map(({ x5c: _x5c, ...k }) => k) };
+    const missing = await refusal(
+      nvidiaVerifier.verify(eat, { binding, policy: pinned(bare, [nras.root!]), now }),
+    );
+    expect(missing.field).toBe("result token key meterproof-test-ca-nras-1 x5c");
+
+    // The pinned JWK's own key, with the x5c chain of another key.
+    const swapped = { keys: [{ ...nras.jwks.keys[0]!, x5c: other.jwks.keys[0]!.x5c! }] };
+    const swapErr = await refusal(
+      nvidiaVerifier.verify(eat, { binding, policy: pinned(swapped, [other.root!]), now }),
+    );
+    expect(swapErr.field).toBe("result token key meterproof-test-ca-nras-1 x5c[0]");
+    expect(swapErr.rule).toBe("certifies another key than the JWK's");
   });
 });
 
