@@ -513,3 +513,56 @@ describe("WorkerRegistry bonds", () => {
     expect((await balance(BURN)) - burnBefore).toBe(90n);
   });
 });
+
+describe("gas", () => {
+  it("bonds, approval expiry and the challenge window add little per segment in a batch of 16", async () => {
+    // Lane 1 made longer (its first 24 records are lane 1's, so those proofs are cached):
+    // one segment alone, then a batch of 16, with the features off and then on.
+    const long = await proveLane(f, {
+      jobId: 1n,
+      provider: f.provider.address,
+      key: w1,
+      startMs: T0 * 1000 + 1000,
+      records: 8 * 17,
+      expiry: EXPIRY,
+    });
+    const first = toSubmissionInput(long.segments[0]!.submission);
+    const batch = batchOf(
+      1n,
+      long.segments.slice(1, 17).map((s) => s.submission),
+    );
+    const afterLongWork = T0 + 8 * 17 * 5 + 60;
+    const gasOf = async (tx: Promise<{ wait(): Promise<{ gasUsed: bigint } | null> }>) =>
+      (await (await tx).wait())!.gasUsed;
+    const off = await baseFixture();
+    let offFirst: bigint, offBatch: bigint;
+    try {
+      await registerWorker(off, off.provider, w1, "H100", "w1");
+      await createJobAt(off, {
+        at: T0,
+        provider: off.provider.address,
+        budget: parseEther("10"),
+        expiry: EXPIRY,
+      });
+      await off.chain.mineAt(afterLongWork);
+      offFirst = await gasOf(off.d.escrow.submitSegment(1n, first));
+      offBatch = await gasOf(off.d.escrow.submitSegments(batch));
+    } finally {
+      await off.connection.close();
+    }
+    await (await approve(w1.keyHash)).wait();
+    await bond(MIN_BOND);
+    await f.chain.mineAt(afterLongWork);
+    const onFirst = await gasOf(f.d.escrow.submitSegment(1n, first));
+    const onBatch = await gasOf(f.d.escrow.submitSegments(batch));
+    const perSegment = (onBatch - offBatch) / 16n;
+    console.log(
+      `gas: first segment alone ${offFirst} off, ${onFirst} on (+${onFirst - offFirst}); batch of 16: ` +
+        `${offBatch / 16n} per segment off, ${onBatch / 16n} on (+${perSegment})`,
+    );
+    // The first payout writes the lane's bucket and the provider's pending total (fresh slots)
+    // instead of the balance; in a batch, the registry call and those slots are paid once.
+    expect(onFirst - offFirst).toBeLessThan(35_000n);
+    expect(perSegment).toBeLessThan(2_500n);
+  }, 600_000); // proving the 14 new segments takes minutes on a busy machine, once (then cached)
+});
