@@ -187,8 +187,14 @@ export const nvidiaVerifier: EvidenceVerifier<DetachedEat> = {
         `GPU token ${gpuName} measurement`,
         `${measurement} is not in the policy's allow-list`,
       );
-    const ueid = g["ueid"];
-    const deviceId = typeof ueid === "string" && ueid !== "" ? ueid : null;
+    // The GPU's identity comes from its attested certificate chain (UEID), never from the
+    // self-declared UUID: without it the one-key-per-GPU rule could not hold.
+    const deviceId = g["ueid"];
+    if (typeof deviceId !== "string" || deviceId === "")
+      throw new AttestError(
+        `GPU token ${gpuName} ueid`,
+        "must be a non-empty string (the GPU's attested device identity)",
+      );
 
     const times = [top.payload, g];
     return {
@@ -205,7 +211,7 @@ export const nvidiaVerifier: EvidenceVerifier<DetachedEat> = {
         hwmodel: String(g["hwmodel"]),
         driver: String(g["x-nvidia-gpu-driver-version"]),
         vbios: String(g["x-nvidia-gpu-vbios-version"]),
-        ueid: deviceId ?? "none",
+        ueid: deviceId,
       },
     };
   },

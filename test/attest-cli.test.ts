@@ -205,6 +205,33 @@ describe("meterproof worker attest (fake vendor tools)", () => {
     );
   });
 
+  it("refuses an expired challenge before running the tool", () => {
+    const expired = join(dir, "expired-challenge.json");
+    const ch = JSON.parse(readFileSync(join(FIX, "challenge.json"), "utf8")) as Record<string, string>;
+    writeFileSync(expired, JSON.stringify({ ...ch, expiresAt: "2020-01-01T00:00:00.000Z" }));
+    const log = join(dir, "expired.log");
+    const r = runCli(
+      [
+        "worker",
+        "attest",
+        "--key",
+        keyFile,
+        "--challenge",
+        expired,
+        "--format",
+        "nvidia",
+        "--out",
+        join(dir, "e.json"),
+      ],
+      { env: env("evidence-nvidia.test-ca.json", log) },
+    );
+    expect(r.status).toBe(2);
+    expect(oneLine(r.stderr)).toMatch(
+      /expired at 2020-01-01T00:00:00.000Z: ask the attestor for a fresh one$/,
+    );
+    expect(() => readFileSync(log)).toThrow();
+  });
+
   it("refuses a key the challenge was not issued for, and a bad --format (exit 2)", async () => {
     const otherKey = join(dir, "other.key");
     saveWorkerKey(otherKey, await workerKeyFromSecret(Buffer.alloc(32, 0x22)));

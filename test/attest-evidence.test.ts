@@ -184,7 +184,7 @@ describe("recorded TEST CA evidence", () => {
     expect(twoGpus.rule).toMatch(/exactly one GPU/);
   });
 
-  it("NVIDIA: refuses a failed measurement appraisal and a GPU token that is not the one named", async () => {
+  it("NVIDIA: refuses a token without a device identity, a failed appraisal and a GPU token that is not the one named", async () => {
     const nras = await createTestNras();
     const pinned: AttestationPolicy = {
       nvidia: { jwks: nras.jwks, issuer: nras.issuer, measurements: new Set([NVIDIA_MEASUREMENT]) },
@@ -193,6 +193,11 @@ describe("recorded TEST CA evidence", () => {
     const claims = { nonce: binding.slice(2), ...FIXTURE.gpu, iat: FIXTURE.tokenIat, exp: FIXTURE.tokenExp };
     const { nvidiaVerifier } = await import("../attest/nvidia.ts");
     const ctx = { binding, policy: pinned, now };
+
+    const noId = await refusal(
+      nvidiaVerifier.verify(await signTestNrasEat(nras, { ...claims, ueid: "" }), ctx),
+    );
+    expect(noId.field).toBe("GPU token GPU-0 ueid");
 
     const failed = await refusal(
       nvidiaVerifier.verify(await signTestNrasEat(nras, { ...claims, measres: "fail" }), ctx),

@@ -49,6 +49,10 @@ export function registerWorkerAttest(worker: Command): void {
           throw new CliError(
             `--key ${opts.key} has key hash ${key.keyHash}, but the challenge was issued for ${challenge.workerKeyHash}`,
           );
+        if (new Date() > new Date(challenge.expiresAt))
+          throw new CliError(
+            `--challenge ${opts.challenge} expired at ${challenge.expiresAt}: ask the attestor for a fresh one`,
+          );
         evidence = collectEvidence({
           challenge,
           format: opts.format,
