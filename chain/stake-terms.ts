@@ -39,7 +39,8 @@ const MAX_U64 = (1n << 64n) - 1n;
 
 /**
  * Checks the terms and resolves them for the registry constructor (`credit`: the address of
- * the ComputeCredit the same deployment makes). The registry checks the same rules on chain;
+ * the ComputeCredit the same deployment makes, or the zero address where the caller puts the
+ * token in itself). The registry checks the same rules on chain;
  * checking here names the option instead of a revert.
  */
 export function resolveStakeTerms(opts: StakeTermsOptions | undefined, credit: string): StakeTermsArg {
@@ -65,9 +66,11 @@ export function resolveStakeTerms(opts: StakeTermsOptions | undefined, credit: s
     throw new StakeTermsError("minimumBond must be from 0 to 2^128-1");
   if (!Number.isInteger(share) || share < 0 || share > 10_000)
     throw new StakeTermsError(`reporterShareBps must be an integer from 0 to 10000, got ${share}`);
-  if (token === ZeroAddress && minimumBond !== 0n)
+  // "credit" counts as a token even where its address is not known yet (Ignition resolves it).
+  const hasToken = o.bondToken !== undefined;
+  if (!hasToken && minimumBond !== 0n)
     throw new StakeTermsError("minimumBond needs a bondToken (without one there are no bonds)");
-  if (token !== ZeroAddress && unbondDelay < 2n * window)
+  if (hasToken && unbondDelay < 2n * window)
     throw new StakeTermsError(
       `unbondDelay must be at least twice challengeWindow (${2n * window} s): a payout stays pending up to two windows and the bond must still be there`,
     );

@@ -1,6 +1,7 @@
 import { encodeBytes32String, getAddress, id, parseEther, ZeroAddress, ZeroHash, type Result } from "ethers";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { decodeEvents, eventsIn } from "../chain/events.ts";
+import { providerPending } from "../chain/pending.ts";
 import { toSubmissionInput, type Submission } from "../chain/submission.ts";
 import { deployContract, type StakeTermsInput, type WorkerRegistry } from "../contracts/index.ts";
 import { proveKeyPossession } from "../prover/key-possession.ts";
@@ -165,6 +166,30 @@ describe("attested, bonded workers and the challenge window", () => {
 
     await f.chain.mineAt(releaseAt(t0));
     expect([...(await escrow.pendingOf(1n, w1.keyHash))]).toEqual([0n, total, 0n, 0n]);
+    // What `meterproof withdraw` settles: the provider's lanes, found from the escrow's events.
+    const found = await providerPending({
+      provider: f.connection.ethers.provider,
+      escrow: f.escrowAddress,
+      payee: f.provider.address,
+    });
+    expect(found).toEqual([
+      {
+        jobId: 1n,
+        workerKeyHash: w1.keyHash,
+        token: f.creditAddress,
+        locked: 0n,
+        releasable: total,
+        returnable: 0n,
+        nextReleaseAt: 0n,
+      },
+    ]);
+    expect(
+      await providerPending({
+        provider: f.connection.ethers.provider,
+        escrow: f.escrowAddress,
+        payee: f.client.address,
+      }),
+    ).toEqual([]);
     const settled = await (
       await escrow.connect(f.stranger).settlePending([{ jobId: 1n, workerKeyHash: w1.keyHash }])
     ).wait();
