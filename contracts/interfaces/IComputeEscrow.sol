@@ -157,7 +157,12 @@ interface IComputeEscrow {
     /// pending that many seconds at least (0: credited at once).
     event ChallengeWindowConfigured(uint64 challengeWindow);
     /// @notice A lane's pending payout left the challenge window and was credited to the provider.
-    event PendingReleased(uint256 indexed jobId, uint256 indexed workerKeyHash, address indexed provider, uint256 amount);
+    event PendingReleased(
+        uint256 indexed jobId,
+        uint256 indexed workerKeyHash,
+        address indexed provider,
+        uint256 amount
+    );
     /// @notice A lane's pending payout went back to its job because the key was revoked for
     /// cause within its window (to the client directly when the job is closed).
     event PendingReturned(uint256 indexed jobId, uint256 indexed workerKeyHash, uint256 amount, bool toClient);
