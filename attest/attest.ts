@@ -55,19 +55,18 @@ export async function verifyAttestation(opts: {
   let verified: VerifiedEvidence;
   if (ev.format === "sev-snp") {
     const s = ev.sevSnp!;
-    const vcek = parseCertificates("evidence sevSnp.vcek", s.vcek);
-    if (vcek.length !== 1)
+    const kind = s.vlek !== undefined ? "vlek" : "vcek";
+    const certs = parseCertificates(`evidence sevSnp.${kind}`, (s.vlek ?? s.vcek)!);
+    if (certs.length !== 1)
       throw new AttestError(
-        "evidence sevSnp.vcek",
-        `must hold one certificate, got ${vcek.length}`,
+        `evidence sevSnp.${kind}`,
+        `must hold one certificate, got ${certs.length}`,
         "malformed",
       );
+    const chain = s.chain.trim() === "" ? [] : parseCertificates("evidence sevSnp.chain", s.chain);
+    const report = Buffer.from(s.report, "base64");
     verified = await sevSnpVerifier.verify(
-      {
-        report: Buffer.from(s.report, "base64"),
-        vcek: vcek[0]!,
-        chain: s.chain.trim() === "" ? [] : parseCertificates("evidence sevSnp.chain", s.chain),
-      },
+      kind === "vlek" ? { report, vlek: certs[0]!, chain } : { report, vcek: certs[0]!, chain },
       ctx,
     );
   } else {

@@ -77,12 +77,22 @@ function collectSevSnp(
         `is 0x${data}, not the binding ${binding}: the tool ignored the request data`,
       );
     // The host may hand out the certificates with an extended report; otherwise ask AMD's KDS.
+    // A cloud host that loaded a VLEK hands it out here too; the report's SIGNING_KEY says which.
     let vcek: string | undefined;
+    let vlek: string | undefined;
     try {
       run(tool, ["certificates", "pem", certs], "sev-snp");
       vcek = readIf(join(certs, "vcek.pem"));
+      vlek = readIf(join(certs, "vlek.pem"));
     } catch (err) {
       if (err instanceof CollectError && err.message.includes("was not found")) throw err;
+    }
+    const signingKey = (report.readUInt32LE(OFFSET.flags) >> 2) & 0b111;
+    if (signingKey === 1) {
+      if (vlek === undefined)
+        throw new CollectError(`the report is signed with a VLEK, but ${tool} certificates gave no vlek.pem`);
+      const chain = ["asvk.pem", "ark.pem"].map((f) => readIf(join(certs, f)) ?? "").join("");
+      return { report: report.toString("base64"), vlek, chain };
     }
     if (vcek === undefined) {
       run(tool, ["fetch", "ca", "pem", certs, processor], "sev-snp");

@@ -52,12 +52,17 @@ export const evidenceFileSchema = z
       .object({
         /** The raw 1184-byte report, base64. */
         report: z.string().min(1),
-        /** PEM of the VCEK. */
-        vcek: z.string().min(1),
-        /** PEM of the ASK (and ARK) the tool fetched: intermediates only, never trusted as roots. */
+        /** PEM of the VCEK that signed the report, or */
+        vcek: z.string().min(1).optional(),
+        /** PEM of the VLEK that signed it (cloud hosts). */
+        vlek: z.string().min(1).optional(),
+        /** PEM of the ASK or ASVK (and ARK) the tool fetched: intermediates only, never trusted as roots. */
         chain: z.string().default(""),
       })
       .strict()
+      .refine((v) => (v.vcek === undefined) !== (v.vlek === undefined), {
+        message: "must hold exactly one of vcek and vlek",
+      })
       .optional(),
     nvidia: z.object({ detachedEat: detachedEatSchema }).strict().optional(),
   })

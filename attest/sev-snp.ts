@@ -1,9 +1,10 @@
 /**
  * AMD SEV-SNP attestation reports (SEV-SNP ABI spec, ATTESTATION_REPORT, versions 2 to 5; 1184
  * bytes, little-endian). The report is signed with ECDSA P-384 / SHA-384 over bytes 0x000-0x29F
- * by the chip's VCEK; the VCEK is certified by the ASK, the ASK by the ARK (RSA-PSS SHA-384),
- * which the attestor pins. The VCEK's extensions name the TCB it was issued for and the chip
- * (HWID), and both must match the report.
+ * by the chip's VCEK (certified by the ASK) or, on clouds that load one, a VLEK (certified by
+ * the ASVK); either CA is certified by the ARK (RSA-PSS SHA-384), which the attestor pins. The
+ * key's extensions name the TCB it was issued for, and a VCEK's the chip (HWID): they must
+ * match the report.
  */
 import { createPublicKey, verify as verifySignature } from "node:crypto";
 import { AttestError, malformed } from "./errors.ts";
@@ -44,7 +45,7 @@ const POLICY_DEBUG = 1n << 19n;
 /** FLAGS bit 1: CHIP_ID masked (all zero). */
 const FLAG_MASK_CHIP_ID = 1 << 1;
 
-/** AMD's VCEK extensions (AMD "Versioned Chip Endorsement Key" spec, table 8). */
+/** AMD's VCEK/VLEK extensions (AMD "Versioned Chip Endorsement Key" spec, table 8). */
 const OID = {
   productName: "1.3.6.1.4.1.3704.1.2",
   blSpl: "1.3.6.1.4.1.3704.1.3.1",
@@ -53,16 +54,19 @@ const OID = {
   ucodeSpl: "1.3.6.1.4.1.3704.1.3.8",
   fmcSpl: "1.3.6.1.4.1.3704.1.3.9",
   hwId: "1.3.6.1.4.1.3704.1.4",
+  cspId: "1.3.6.1.4.1.3704.1.5",
 } as const;
 
-export interface SevSnpEvidence {
+/** The report, the endorsement key that signed it (a VCEK or a VLEK) and the CA certificates that came with it. */
+export type SevSnpEvidence = {
   /** The raw 1184-byte report. */
   report: Uint8Array;
-  /** The VCEK that signed it. */
-  vcek: X509Certificate;
-  /** Certificates that came with the report (ASK, ARK): intermediates only. */
+  /** Certificates that came with the report (ASK or ASVK, ARK): intermediates only. */
   chain: X509Certificate[];
-}
+} & ({ vcek: X509Certificate; vlek?: undefined } | { vlek: X509Certificate; vcek?: undefined });
+
+/** SIGNING_KEY values of the report's flags. */
+const SIGNING_KEYS = ["VCEK", "VLEK"] as const;
 
 /** A TCB version: security patch levels of the firmware components. */
 export interface Tcb {
@@ -138,23 +142,23 @@ function extValue(cert: X509Certificate, oid: string): Buffer | undefined {
   return ext ? Buffer.from(ext.value) : undefined;
 }
 
-function extInteger(cert: X509Certificate, oid: string, name: string): number | undefined {
+function extInteger(cert: X509Certificate, oid: string, name: string, kind: string): number | undefined {
   const v = extValue(cert, oid);
   if (v === undefined) return undefined;
   // DER INTEGER of one or two content bytes: 0x02 len value.
   if (v[0] !== 0x02 || v[1] === undefined || v[1] < 1 || v[1] > 2 || v.length !== 2 + v[1])
-    throw malformed(`VCEK extension ${name}`, "must be a small DER INTEGER");
+    throw malformed(`${kind} extension ${name}`, "must be a small DER INTEGER");
   return v.length === 3 ? v[2]! : v.readUInt16BE(2);
 }
 
-function vcekTcb(cert: X509Certificate): Tcb {
+function certifiedTcb(cert: X509Certificate, kind: string): Tcb {
   const need = (oid: string, name: string) => {
-    const n = extInteger(cert, oid, name);
+    const n = extInteger(cert, oid, name, kind);
     if (n === undefined)
-      throw new AttestError(`VCEK extension ${name}`, `(${oid}) is missing: not an AMD VCEK`);
+      throw new AttestError(`${kind} extension ${name}`, `(${oid}) is missing: not an AMD ${kind}`);
     return n;
   };
-  const fmc = extInteger(cert, OID.fmcSpl, "fmcSPL");
+  const fmc = extInteger(cert, OID.fmcSpl, "fmcSPL", kind);
   return {
     bootloader: need(OID.blSpl, "blSPL"),
     tee: need(OID.teeSpl, "teeSPL"),
@@ -173,11 +177,11 @@ function vcekHwId(cert: X509Certificate): Buffer {
   throw malformed("VCEK extension hwID", `must be 64 bytes, got ${v.length}`);
 }
 
-function productName(cert: X509Certificate): string {
-  const v = extValue(cert, OID.productName);
-  // IA5String: 0x16 len bytes.
+/** An IA5String extension (0x16 len bytes), or `fallback`. */
+function extString(cert: X509Certificate, oid: string, fallback: string): string {
+  const v = extValue(cert, oid);
   if (v && v[0] === 0x16 && v[1] === v.length - 2) return v.subarray(2).toString("ascii");
-  return "unknown";
+  return fallback;
 }
 
 const fmtTcb = (t: Tcb) =>
@@ -191,29 +195,31 @@ export const sevSnpVerifier: EvidenceVerifier<SevSnpEvidence> = {
       throw malformed("--policy sevSnp", "is not configured: this attestor accepts no SEV-SNP evidence");
     const r = parseReport(ev.report);
     const raw = Buffer.from(ev.report);
+    const kind = ev.vlek ? "VLEK" : "VCEK";
+    const cert = (ev.vlek ?? ev.vcek)!;
 
-    // 1. The chain VCEK -> ASK -> pinned ARK, each valid now.
+    // 1. The chain VCEK -> ASK (or VLEK -> ASVK) -> pinned ARK, each valid now.
     const chain = await verifyChain({
-      leaf: ev.vcek,
+      leaf: cert,
       intermediates: [...ev.chain, ...policy.intermediates],
       roots: policy.roots,
       now: ctx.now,
-      labels: ["VCEK", "ASK", "ARK"],
+      labels: [kind, kind === "VCEK" ? "ASK" : "ASVK", "ARK"],
     });
 
-    // 2. The VCEK signed exactly these bytes.
+    // 2. That key signed exactly these bytes.
     if (r.signatureAlgo !== ECDSA_P384_SHA384)
       throw new AttestError(
         "report signature_algo",
         `must be 1 (ECDSA P-384 with SHA-384), got ${r.signatureAlgo}`,
       );
     const signingKey = (r.flags >> 2) & 0b111;
-    if (signingKey !== 0)
+    if (SIGNING_KEYS[signingKey] !== kind)
       throw new AttestError(
-        "report signing_key",
-        `must be 0 (VCEK), got ${signingKey} (VLEK evidence is not supported)`,
+        "report SIGNING_KEY",
+        `is ${signingKey} (${SIGNING_KEYS[signingKey] ?? "unknown"}), but the evidence holds a ${kind} (0 = VCEK, 1 = VLEK)`,
       );
-    const key = createPublicKey({ key: Buffer.from(ev.vcek.publicKey.rawData), format: "der", type: "spki" });
+    const key = createPublicKey({ key: Buffer.from(cert.publicKey.rawData), format: "der", type: "spki" });
     const ok = verifySignature(
       "sha384",
       raw.subarray(0, SIGNED_SIZE),
@@ -223,7 +229,7 @@ export const sevSnpVerifier: EvidenceVerifier<SevSnpEvidence> = {
     if (!ok)
       throw new AttestError(
         "report signature",
-        "does not verify under the VCEK's key (a report byte was changed, or another chip signed it)",
+        `does not verify under the ${kind}'s key (a report byte was changed, or another chip signed it)`,
       );
 
     // 3. Bound to this worker key, registry, chain and challenge.
@@ -244,15 +250,15 @@ export const sevSnpVerifier: EvidenceVerifier<SevSnpEvidence> = {
         "allows debugging (bit 19), which the policy refuses (sevSnp.allowDebug)",
       );
 
-    // 5. The VCEK was issued for this report's TCB and chip.
-    const product = productName(ev.vcek);
+    // 5. The key was issued for this report's TCB (and a VCEK for this chip).
+    const product = extString(cert, OID.productName, "unknown");
     const reported = decodeTcb(r.reportedTcbRaw, product.startsWith("Turin"));
-    const certified = vcekTcb(ev.vcek);
+    const certified = certifiedTcb(cert, kind);
     for (const k of ["bootloader", "tee", "snp", "microcode", "fmc"] as const) {
       if (certified[k] !== undefined && reported[k] !== certified[k])
         throw new AttestError(
           `report REPORTED_TCB.${k}`,
-          `is ${reported[k]}, but the VCEK was issued for ${certified[k]} (${fmtTcb(certified)})`,
+          `is ${reported[k]}, but the ${kind} was issued for ${certified[k]} (${fmtTcb(certified)})`,
         );
     }
     for (const k of ["bootloader", "tee", "snp", "microcode"] as const) {
@@ -266,9 +272,12 @@ export const sevSnpVerifier: EvidenceVerifier<SevSnpEvidence> = {
     const masked = (r.flags & FLAG_MASK_CHIP_ID) !== 0;
     let deviceId: string | null = null;
     if (!masked) {
-      const hwId = vcekHwId(ev.vcek);
-      if (!hwId.equals(r.chipId))
-        throw new AttestError("report CHIP_ID", `does not match the VCEK's hwID 0x${hwId.toString("hex")}`);
+      // A VLEK belongs to a cloud provider, not a chip: the firmware-signed CHIP_ID stands alone.
+      if (kind === "VCEK") {
+        const hwId = vcekHwId(cert);
+        if (!hwId.equals(r.chipId))
+          throw new AttestError("report CHIP_ID", `does not match the VCEK's hwID 0x${hwId.toString("hex")}`);
+      }
       deviceId = r.chipId.toString("hex");
     }
     return {
@@ -279,8 +288,10 @@ export const sevSnpVerifier: EvidenceVerifier<SevSnpEvidence> = {
       evidenceHash: sha256Hex(raw),
       validFrom: chain.validFrom,
       validUntil: chain.validUntil,
-      signer: ev.vcek.subject,
+      signer: cert.subject,
       details: {
+        endorsementKey: kind,
+        ...(kind === "VLEK" ? { cspId: extString(cert, OID.cspId, "unknown") } : {}),
         product,
         reportVersion: String(r.version),
         guestPolicy: "0x" + r.policy.toString(16),

@@ -89,15 +89,18 @@ export interface TestVcek {
   key: KeyObject;
 }
 
-/** A test VCEK for one chip and TCB, with AMD's TCB and hwID extensions. */
+/**
+ * A test VCEK for one chip and TCB, with AMD's TCB and hwID extensions; with `vlek`, a test VLEK
+ * instead (TCB and CSP id, no chip).
+ */
 export async function issueTestVcek(
   ca: TestSnpCa,
-  opts: { chipId: Uint8Array; tcb: Tcb; product?: string },
+  opts: { chipId: Uint8Array; tcb: Tcb; product?: string; vlek?: boolean },
 ): Promise<TestVcek> {
   const keys = (await webcrypto.subtle.generateKey(P384, true, ["sign", "verify"])) as CryptoKeyPair;
   const product = new TextEncoder().encode(opts.product ?? "Milan-B0");
   const vcek = await X509CertificateGenerator.create({
-    subject: name("TEST-SEV-VCEK"),
+    subject: name(opts.vlek ? "TEST-SEV-VLEK" : "TEST-SEV-VCEK"),
     issuer: ca.ask.subject,
     publicKey: keys.publicKey,
     signingKey: ca.askKey,
@@ -111,7 +114,13 @@ export async function issueTestVcek(
       new Extension("1.3.6.1.4.1.3704.1.3.2", false, derInt(opts.tcb.tee)),
       new Extension("1.3.6.1.4.1.3704.1.3.3", false, derInt(opts.tcb.snp)),
       new Extension("1.3.6.1.4.1.3704.1.3.8", false, derInt(opts.tcb.microcode)),
-      new Extension("1.3.6.1.4.1.3704.1.4", false, opts.chipId),
+      opts.vlek
+        ? new Extension(
+            "1.3.6.1.4.1.3704.1.5",
+            false,
+            new Uint8Array([0x16, 8, ...new TextEncoder().encode("test-csp")]),
+          )
+        : new Extension("1.3.6.1.4.1.3704.1.4", false, opts.chipId),
     ],
   });
   return { vcek, key: KeyObject.from(keys.privateKey) };
@@ -124,6 +133,8 @@ export interface TestReportFields {
   measurement: string;
   chipId: Uint8Array;
   tcb: Tcb;
+  /** SIGNING_KEY: 0 VCEK (default), 1 VLEK. */
+  signingKey?: number;
   /** Guest policy; default 0x30000 (SMT allowed, reserved bit 17, no debug). */
   policy?: bigint;
   version?: number;
@@ -136,6 +147,7 @@ export function signTestSnpReport(vcek: TestVcek, f: TestReportFields): Uint8Arr
   b.writeBigUInt64LE(f.policy ?? 0x30000n, OFFSET.policy);
   b.writeUInt32LE(0, OFFSET.vmpl);
   b.writeUInt32LE(1, OFFSET.signatureAlgo);
+  b.writeUInt32LE((f.signingKey ?? 0) << 2, OFFSET.flags);
   const tcb = Buffer.from([f.tcb.bootloader, f.tcb.tee, 0, 0, 0, 0, f.tcb.snp, f.tcb.microcode]);
   tcb.copy(b, OFFSET.currentTcb);
   Buffer.from(f.reportData).copy(b, OFFSET.reportData);

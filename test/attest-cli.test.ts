@@ -95,6 +95,86 @@ describe("meterproof worker attest (fake vendor tools)", () => {
     expect(v.stdout).toMatch(/signed by a test CA — not vendor evidence/);
   });
 
+  it("sev-snp: fetches the certificates from AMD's KDS when the host gives none", () => {
+    const out = join(dir, "snp-kds.json");
+    const log = join(dir, "snp-kds.log");
+    const r = runCli(
+      [
+        "worker",
+        "attest",
+        "--key",
+        keyFile,
+        "--challenge",
+        join(FIX, "challenge.json"),
+        "--format",
+        "sev-snp",
+        "--processor",
+        "genoa",
+        "--out",
+        out,
+      ],
+      { env: { ...env("evidence-sev-snp.test-ca.json", log), FAKE_NO_HOST_CERTS: "1" } },
+    );
+    expect(r.stderr).toBe("");
+    expect(r.status).toBe(0);
+    const calls = readFileSync(log, "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { cmd: string; args?: string[] });
+    expect(calls.map((c) => c.cmd)).toEqual(["report", "certificates", "fetch ca", "fetch vcek"]);
+    expect(calls[2]!.args).toEqual(["pem", expect.any(String), "genoa"]);
+    const v = runCli([
+      "attest",
+      "verify",
+      "--evidence",
+      out,
+      "--challenge",
+      join(FIX, "challenge.json"),
+      "--policy",
+      join(FIX, "policy.test-ca.json"),
+      ...AT,
+    ]);
+    expect(v.status).toBe(0);
+  });
+
+  it("sev-snp: keeps the VLEK a cloud host hands out for a VLEK-signed report", () => {
+    const out = join(dir, "snp-vlek.json");
+    const r = runCli(
+      [
+        "worker",
+        "attest",
+        "--key",
+        keyFile,
+        "--challenge",
+        join(FIX, "challenge.json"),
+        "--format",
+        "sev-snp",
+        "--out",
+        out,
+      ],
+      { env: env("evidence-sev-snp-vlek.test-ca.json", join(dir, "vlek.log")) },
+    );
+    expect(r.stderr).toBe("");
+    expect(r.status).toBe(0);
+    const ev = JSON.parse(readFileSync(out, "utf8")) as { sevSnp: { vlek?: string; vcek?: string } };
+    expect(ev.sevSnp.vlek).toMatch(/BEGIN CERTIFICATE/);
+    expect(ev.sevSnp.vcek).toBeUndefined();
+    const v = runCli([
+      "attest",
+      "verify",
+      "--json",
+      "--evidence",
+      out,
+      "--challenge",
+      join(FIX, "challenge.json"),
+      "--policy",
+      join(FIX, "policy.test-ca.json"),
+      ...AT,
+    ]);
+    expect(v.status).toBe(0);
+    expect(JSON.parse(v.stdout)).toMatchObject({ details: { endorsementKey: "VLEK" } });
+  });
+
   it("nvidia: runs nvattest attest with the binding as nonce and keeps its detached EAT", () => {
     const out = join(dir, "nv.json");
     const log = join(dir, "nv.log");

@@ -136,6 +136,14 @@ describe("recorded TEST CA evidence", () => {
     });
   }
 
+  it("SEV-SNP: evidence must hold exactly one of vcek and vlek", async () => {
+    const { parseEvidence } = await import("../attest/files.ts");
+    const both = { ...snp, sevSnp: { ...snp.sevSnp!, vlek: snp.sevSnp!.vcek } };
+    expect(() => parseEvidence(both)).toThrow(/evidence sevSnp must hold exactly one of vcek and vlek/);
+    const none = { ...snp, sevSnp: { report: snp.sevSnp!.report, chain: "" } };
+    expect(() => parseEvidence(none)).toThrow(/must hold exactly one of vcek and vlek/);
+  });
+
   it("SEV-SNP: a tampered report byte and an expired VCEK", async () => {
     const raw = Buffer.from(snp.sevSnp!.report, "base64");
     raw[0x180] = raw[0x180]! ^ 1; // REPORTED_TCB

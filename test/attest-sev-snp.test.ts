@@ -240,6 +240,50 @@ describe("SEV-SNP: TEST CA reports (generated here, not vendor evidence)", () =>
     expect(issuerErr.field).toBe("VCEK issuer");
   });
 
+  it("accepts a VLEK-signed report (cloud hosts) and refuses a report whose SIGNING_KEY names the other key", async () => {
+    const { ca, v, policy } = await setup();
+    const vlek = await issueTestVcek(ca, { chipId, tcb, vlek: true });
+    const signed = signTestSnpReport(vlek, { reportData, measurement, chipId, tcb, signingKey: 1 });
+    const ok = await sevSnpVerifier.verify(
+      { report: signed, vlek: vlek.vcek, chain: [ca.ask] },
+      { binding, policy, now },
+    );
+    expect(ok.details.endorsementKey).toBe("VLEK");
+    expect(ok.details.cspId).toBe("test-csp");
+    expect(ok.deviceId).toBe(chipId.toString("hex"));
+
+    // A VLEK-signed report handed in as if a VCEK had signed it, and the other way round.
+    const asVcek = await refusal(
+      sevSnpVerifier.verify({ report: signed, vcek: vlek.vcek, chain: [ca.ask] }, { binding, policy, now }),
+    );
+    expect(asVcek.field).toBe("report SIGNING_KEY");
+    expect(asVcek.rule).toBe("is 1 (VLEK), but the evidence holds a VCEK (0 = VCEK, 1 = VLEK)");
+    const vcekSigned = signTestSnpReport(v, { reportData, measurement, chipId, tcb });
+    const asVlek = await refusal(
+      sevSnpVerifier.verify({ report: vcekSigned, vlek: v.vcek, chain: [ca.ask] }, { binding, policy, now }),
+    );
+    expect(asVlek.field).toBe("report SIGNING_KEY");
+    // A VLEK certifies a TCB as a VCEK does.
+    const missingTcb = await refusal(
+      sevSnpVerifier.verify(
+        {
+          report: signTestSnpReport(vlek, {
+            reportData,
+            measurement,
+            chipId,
+            tcb: { ...tcb, tee: 1 },
+            signingKey: 1,
+          }),
+          vlek: vlek.vcek,
+          chain: [ca.ask],
+        },
+        { binding, policy, now },
+      ),
+    );
+    expect(missingTcb.field).toBe("report REPORTED_TCB.tee");
+    expect(missingTcb.rule).toMatch(/but the VLEK was issued for 0/);
+  });
+
   it("refuses an issuer that is not a CA", async () => {
     const { ca, policy } = await setup();
     // A leaf-only certificate (no CA:TRUE) under the real test ASK, posing as an ASK.
