@@ -1,5 +1,6 @@
 import { encodeBytes32String, getAddress, id, parseEther, ZeroAddress, ZeroHash, type Result } from "ethers";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { readJobChainView } from "../chain/audit-view.ts";
 import { decodeEvents, eventsIn } from "../chain/events.ts";
 import { providerPending } from "../chain/pending.ts";
 import { toSubmissionInput, type Submission } from "../chain/submission.ts";
@@ -307,6 +308,35 @@ describe("attested, bonded workers and the challenge window", () => {
       "WorkerRegistry__NothingUnbonding",
       [w1.keyHash],
     );
+  });
+
+  it("the auditor's view of the job follows the budget a return refilled", async () => {
+    const lane2 = await proveLane(f, {
+      jobId: 1n,
+      provider: f.provider.address,
+      key: w2,
+      startMs: T0 * 1000 + 1000,
+      records: 8,
+      expiry: EXPIRY,
+      deviceClass: "A100",
+    });
+    for (const k of [w1, w2]) {
+      await (await approve(k.keyHash, FAR, k === w1 ? DEVICE : ZeroHash)).wait();
+      await bond(MIN_BOND, k.keyHash);
+    }
+    await f.chain.mineAt(AFTER_WORK);
+    await submit(0);
+    await (
+      await registry.connect(f.attestor).revokeForCause(w1.keyHash, EVIDENCE, f.stranger.address)
+    ).wait();
+    await (await f.d.escrow.settlePending([{ jobId: 1n, workerKeyHash: w1.keyHash }])).wait();
+    await (await f.d.escrow.submitSegment(1n, toSubmissionInput(lane2.segments[0]!.submission))).wait();
+    const view = await readJobChainView({
+      provider: f.connection.ethers.provider,
+      escrow: f.escrowAddress,
+      jobId: 1n,
+    });
+    expect(view.accepted.map((a) => a.remainingBefore)).toEqual([parseEther("10"), parseEther("10")]);
   });
 
   it("pay taken back from a closed job goes to its client", async () => {
