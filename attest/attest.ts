@@ -24,6 +24,11 @@ export async function verifyAttestation(opts: {
   challenge: ChallengeFile;
   policy: AttestationPolicy;
   now: Date;
+  /**
+   * Re-examine evidence behind an approval already made (audits): a used challenge is not
+   * refused. An approval never sets this.
+   */
+  reexamine?: boolean;
 }): Promise<AttestationResult> {
   const { evidence: ev, challenge: ch, now } = opts;
   for (const field of ["workerKeyHash", "chainId", "registry", "challenge"] as const) {
@@ -33,7 +38,7 @@ export async function verifyAttestation(opts: {
         `must be the challenge's (${ch[field]}), got ${ev[field]}: the evidence answers another challenge`,
       );
   }
-  if (ch.usedBy !== undefined)
+  if (ch.usedBy !== undefined && !opts.reexamine)
     throw new AttestError(
       "challenge",
       `was already used (${ch.usedBy}): issue a fresh one with \`meterproof attest challenge\``,

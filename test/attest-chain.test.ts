@@ -337,18 +337,31 @@ describe("meterproof attest approve", () => {
     expect(lines.join("\n")).toMatch(
       /the same report for another key is refused: report REPORT_DATA must be the binding/,
     );
-    // The files it leaves re-check with the CLI, as recorded (the challenge is used up by then).
-    const v = await cli([
-      "attest",
-      "verify",
+    // The files it leaves re-check with the CLI (an audit of the approval), but do not approve again.
+    const paths = [
       "--evidence",
       join(demoDir, "attest-evidence.test-ca.json"),
       "--challenge",
       join(demoDir, "attest-challenge.json"),
       "--policy",
       join(demoDir, "attest-policy.test-ca.json"),
+    ];
+    const v = await cli(["attest", "verify", ...paths]);
+    expect(v.status).toBe(0);
+    expect(v.stdout).toMatch(/signed by a test CA — not vendor evidence/);
+    expect(v.stdout).toMatch(
+      /challenge {7}used by approveWorker 0x[0-9a-f]{64}: `attest approve` refuses it/,
+    );
+    const again = await cli([
+      "attest",
+      "approve",
+      ...paths,
+      "--expires",
+      "1d",
+      "--registry",
+      f.d.addresses.registry,
     ]);
-    expect(v.status).toBe(1);
-    expect(v.stderr.trim()).toMatch(/^meterproof: challenge was already used \(approveWorker 0x/);
+    expect(again.status).toBe(1);
+    expect(again.stderr.trim()).toMatch(/^meterproof: challenge was already used \(approveWorker 0x/);
   });
 });

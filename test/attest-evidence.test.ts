@@ -112,6 +112,15 @@ describe("recorded TEST CA evidence", () => {
         const used = await refusal(check(ev, { usedBy: "tx 0xabc" }));
         expect(used.field).toBe("challenge");
         expect(used.rule).toMatch(/already used/);
+        // An audit may re-examine the evidence behind an approval.
+        const again = await verifyAttestation({
+          evidence: ev,
+          challenge: { ...challenge, usedBy: "tx 0xabc" },
+          policy,
+          now,
+          reexamine: true,
+        });
+        expect(again.workerKeyHash.toString()).toBe(challenge.workerKeyHash);
       });
       it("an unknown measurement", async () => {
         const strict: AttestationPolicy = {

@@ -144,7 +144,8 @@ export function registerAttest(program: Command): void {
   attest
     .command("verify")
     .description(
-      "check evidence against the challenge and the policy (pinned roots, measurement allow-list) without touching the chain; exit 1 when refused",
+      "check evidence against the challenge and the policy (pinned roots, measurement allow-list) without touching the chain, " +
+        "also the evidence behind an approval already made (a used challenge); exit 1 when refused",
     )
     .requiredOption("--evidence <file>", "evidence file from `meterproof worker attest`")
     .requiredOption("--challenge <file>", "the challenge file this attestor issued")
@@ -162,7 +163,7 @@ export function registerAttest(program: Command): void {
         if (Number.isNaN(now.getTime())) throw new CliError(`--at must be an ISO time, got ${opts.at}`);
       }
       const { verifyAttestation } = await import("../../attest/attest.ts");
-      const r = await verifyAttestation({ ...inputs, now }).catch(async (err: unknown) => {
+      const r = await verifyAttestation({ ...inputs, now, reexamine: true }).catch(async (err: unknown) => {
         throw await asCliError(err);
       });
       if (opts.json) {
@@ -172,6 +173,9 @@ export function registerAttest(program: Command): void {
       }
       console.log(`evidence accepted for worker key ${r.workerKeyHash}`);
       printResult(r);
+      // Re-examining the evidence of an approval is fine; approving with it again is not.
+      if (inputs.challenge.usedBy !== undefined)
+        console.log(`  challenge       used by ${inputs.challenge.usedBy}: \`attest approve\` refuses it`);
     });
 
   const approve = attest

@@ -139,7 +139,9 @@ export async function demoAttestation(opts: {
   log(
     `    approved until ${new Date(Number(expiresAt) * 1000).toISOString()}: evidence ${result.evidenceHash}, device ${result.deviceIdHash}`,
   );
-  log(`    files: ${files.evidence} (${TEST_CA_LABEL})`);
+  log(
+    `    re-check: meterproof attest verify --evidence ${files.evidence} --challenge ${files.challenge} --policy ${files.policy}`,
+  );
   return {
     evidenceHash: result.evidenceHash,
     deviceIdHash: result.deviceIdHash,
