@@ -12,9 +12,11 @@ import {
 
 /** Segments of the batch lane: 64, so a bench can check 64 bundles and the gas runs reach n = 32. */
 export const BATCH_LANE_SEGMENTS = 64;
+/** What the tests need of it (batches up to 16): a prefix of the same lane, so the proofs are shared. */
+export const TEST_BATCH_LANE_SEGMENTS = 24;
 
 export interface BatchLane {
-  /** Valid size-8 proofs of 64 consecutive segments of one lane (proofs cached under build/test-proofs/). */
+  /** Valid size-8 proofs of consecutive segments of one lane (proofs cached under build/test-proofs/). */
   segments: ProvenSegment[];
   /** The same segments as proof bundles, as `meterproof prove` writes them. */
   bundles: ProofBundleJson[];
@@ -23,14 +25,16 @@ export interface BatchLane {
   vkeySha256: string;
 }
 
-let lane: Promise<BatchLane> | undefined;
+const lanes = new Map<number, Promise<BatchLane>>();
 
 /**
- * One lane of 64 full segments (512 records) of a fixed test job, proven once with the size-8
+ * One lane of `count` full segments (8 records each) of a fixed test job, proven once with the size-8
  * circuit; later runs read the proofs from the cache (the first run takes a few minutes).
  */
-export function batchLane(): Promise<BatchLane> {
-  lane ??= (async () => {
+export function batchLane(count = BATCH_LANE_SEGMENTS): Promise<BatchLane> {
+  const cached = lanes.get(count);
+  if (cached) return cached;
+  const lane = (async () => {
     const trace = await buildLaneTrace({
       chainId: 31337n,
       escrow: "0x00000000000000000000000000000000000000e5",
@@ -45,7 +49,8 @@ export function batchLane(): Promise<BatchLane> {
       key: await testWorkerKey("batch"),
       startMs: 2_000_000_000_000,
       intervalMs: 1000,
-      records: BATCH_LANE_SEGMENTS * TEST_CIRCUIT,
+      // Every segment is full, so the first k segments of a longer lane are the same proofs.
+      records: count * TEST_CIRCUIT,
     });
     const segments = await proveSegments(trace);
     const paths = circuitArtifacts(TEST_CIRCUIT);
@@ -60,5 +65,6 @@ export function batchLane(): Promise<BatchLane> {
     );
     return { segments, bundles, vkey: JSON.parse(readFileSync(paths.vkey, "utf8")), vkeySha256 };
   })();
+  lanes.set(count, lane);
   return lane;
 }
