@@ -34,14 +34,16 @@ export function withChainOptions(
   opts: { contracts?: readonly ContractName[]; signs?: boolean } = {},
 ): Command {
   cmd.addOption(
-    new Option("--rpc <url>", "JSON-RPC endpoint of the chain (http:// or https://)")
+    new Option("--rpc <url>", "JSON-RPC endpoint of the chain (or `rpc` in meterproof.config.json)")
       .env("METERPROOF_RPC")
       .makeOptionMandatory(),
   );
   if ((opts.contracts ?? []).length > 0) {
-    cmd.option(
-      "--deployment <file>",
-      "deployment file written by `meterproof deploy` (instead of addresses)",
+    cmd.addOption(
+      new Option(
+        "--deployment <file>",
+        "deployment file written by `meterproof deploy` (instead of addresses; or `deployment` in the config)",
+      ).env("METERPROOF_DEPLOYMENT"),
     );
   }
   for (const name of opts.contracts ?? []) {
@@ -49,10 +51,12 @@ export function withChainOptions(
     cmd.option(`${CONTRACT_FLAGS[name]} <address>`, `${what} address (or take it from --deployment)`);
   }
   if (opts.signs !== false) {
-    cmd.option(
-      "--keystore <file>",
-      "encrypted JSON wallet to sign with (password: METERPROOF_KEYSTORE_PASSWORD, or a prompt on a terminal); " +
-        "without it the key comes from METERPROOF_PRIVATE_KEY",
+    cmd.addOption(
+      new Option(
+        "--keystore <file>",
+        "encrypted JSON wallet to sign with (password: METERPROOF_KEYSTORE_PASSWORD, or a prompt on a terminal); " +
+          "without it the key comes from METERPROOF_PRIVATE_KEY",
+      ).env("METERPROOF_KEYSTORE"),
     );
     cmd.addOption(new Option("--private-key <key>").hideHelp());
   }

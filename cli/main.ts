@@ -15,7 +15,9 @@ import { registerAudit } from "./commands/audit.ts";
 import { registerDemo } from "./commands/demo.ts";
 import { registerCredit } from "./commands/credit.ts";
 import { registerVerifier } from "./commands/verifier.ts";
+import { registerConfig } from "./commands/config.ts";
 import { EXIT_BAD_INPUT, reportError } from "./output.ts";
+import { applyProjectConfig, loadProjectConfig } from "./project-config.ts";
 
 const program = new Command()
   .name("meterproof")
@@ -23,7 +25,7 @@ const program = new Command()
     "verifiable compute metering: signed GPU traces, Groth16 proofs of metered work, on-chain payouts",
   )
   .version("0.1.0")
-  .showHelpAfterError()
+  .showHelpAfterError("(run the command with --help for its options)")
   .exitOverride();
 
 registerKeygen(program);
@@ -42,8 +44,12 @@ registerAudit(program);
 registerDemo(program);
 registerCredit(program);
 registerVerifier(program);
+registerConfig(program);
 
 try {
+  // The project config fills what flags and environment variables leave open.
+  const config = loadProjectConfig();
+  if (config) applyProjectConfig(program, config);
   await program.parseAsync(process.argv);
 } catch (err) {
   if (err instanceof CommanderError) {
