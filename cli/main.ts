@@ -16,6 +16,7 @@ import { registerDemo } from "./commands/demo.ts";
 import { registerCredit } from "./commands/credit.ts";
 import { registerVerifier } from "./commands/verifier.ts";
 import { registerConfig } from "./commands/config.ts";
+import { registerProvider } from "./commands/provider.ts";
 import { EXIT_BAD_INPUT, reportError } from "./output.ts";
 import { applyProjectConfig, loadProjectConfig } from "./project-config.ts";
 
@@ -45,6 +46,7 @@ registerDemo(program);
 registerCredit(program);
 registerVerifier(program);
 registerConfig(program);
+registerProvider(program);
 
 try {
   // The project config fills what flags and environment variables leave open.

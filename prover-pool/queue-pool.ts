@@ -53,14 +53,16 @@ export class QueueProverPool implements ProverPool {
       await this.queue.add("prove", { circuitSize: task.circuitSize, input: task.input }, proofJobOptions(task.id));
       for (;;) {
         if (this.closed) throw new Error(`proof task ${task.id}: the pool was closed`);
-        const job = await Job.fromId<ProofJobData>(this.queue, task.id);
-        if (!job) break; // lost with Redis' data: add it again
-        const state = await job.getState();
-        if (state === "completed") return parseSegmentProof(job.returnvalue, `proof task ${task.id}`);
-        if (state === "failed")
-          throw new Error(
-            `proof task ${task.id} failed after ${job.attemptsMade} attempts: ${job.failedReason}`,
-          );
+        // The state first, then the job: read the other way round, a job finishing in between
+        // would look completed without its result.
+        const state = await this.queue.getJobState(task.id);
+        if (state === "unknown") break; // lost with Redis' data: add it again
+        if (state === "completed" || state === "failed") {
+          const job = await Job.fromId<ProofJobData>(this.queue, task.id);
+          if (!job) break;
+          if (state === "completed") return parseSegmentProof(job.returnvalue, `proof task ${task.id}`);
+          throw new Error(`proof task ${task.id} failed after ${job.attemptsMade} attempts: ${job.failedReason}`);
+        }
         await new Promise((r) => setTimeout(r, this.pollMs));
       }
     }

@@ -146,7 +146,11 @@ async function refuseLanes(
   });
   for (const [lane, { first, part }] of groups) {
     try {
-      await escrow.submitSegments.estimateGas(part, { from: ctx.sender.address });
+      await ctx.provider.estimateGas({
+        from: ctx.sender.address,
+        to: ctx.escrow,
+        data: escrow.interface.encodeFunctionData("submitSegments", [part]),
+      });
     } catch (err) {
       const decoded = decodeContractError(err);
       if (!decoded) throw err;

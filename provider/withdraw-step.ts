@@ -15,15 +15,17 @@ export class Withdrawer {
   private readonly lastAt = new Map<string, number>();
   private readonly started = Date.now();
 
-  constructor(
-    private readonly args: {
-      provider: Provider;
-      escrow: string;
-      sender: TxSender;
-      rule: WithdrawRule;
-      log: (event: string, fields: Record<string, unknown>) => void;
-    },
-  ) {}
+  private readonly args: {
+    provider: Provider;
+    escrow: string;
+    sender: TxSender;
+    rule: WithdrawRule;
+    log: (event: string, fields: Record<string, unknown>) => void;
+  };
+
+  constructor(args: Withdrawer["args"]) {
+    this.args = args;
+  }
 
   /** Withdraws every token of `tokens` whose rule is due. */
   async step(tokens: readonly string[], now = Date.now()): Promise<void> {

@@ -48,6 +48,8 @@ export interface LaneTraceSpec {
   segmentSize?: number;
   /** Utilization of record `seq` (default 7500 bps, varied a little). */
   utilBps?: (seq: number) => number;
+  /** Also gets every line as it is written (to put the trace in a file). */
+  onLine?: (line: TraceLineJson) => void;
 }
 
 /** Writes a signed trace of `records` consecutive records for one job and worker, sealed every segmentSize. */
@@ -72,7 +74,10 @@ export async function buildLaneTrace(spec: LaneTraceSpec): Promise<CheckedTrace>
       startTime: spec.startMs,
     },
     spec.key,
-    (line) => lines.push(line),
+    (line) => {
+      lines.push(line);
+      spec.onLine?.(line);
+    },
   );
   const util = spec.utilBps ?? ((seq: number) => 7000 + ((seq * 379) % 3001));
   for (let seq = 0; seq < spec.records; seq++) {

@@ -1,0 +1,92 @@
+/**
+ * A chain ready for the provider agent: meterproof deployed, a funded client, a job for the
+ * provider and a registered worker key, all with Hardhat's well-known development keys so the
+ * agent (a child process) can sign as the provider from METERPROOF_PRIVATE_KEY.
+ */
+import { appendFileSync } from "node:fs";
+import { encodeBytes32String, parseEther, Wallet, type Provider } from "ethers";
+import { deployMeterproof, type MeterproofDeployment } from "../../chain/deploy.ts";
+import { eventsIn } from "../../chain/events.ts";
+import { jobTermsOnChain } from "../../chain/job-terms.ts";
+import { proveKeyPossession } from "../../prover/key-possession.ts";
+import type { CheckedTrace, JobRef, WorkerKey } from "../../trace/index.ts";
+import { buildLaneTrace, testGpuUuidHash, testWorkerKey } from "./segment-proof.ts";
+
+/** Hardhat's development accounts 0, 1 and 2 (`npx hardhat node` prints them). */
+export const DEV_KEYS = {
+  admin: "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80",
+  client: "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d",
+  provider: "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a",
+} as const;
+
+export interface ProviderJob {
+  d: MeterproofDeployment;
+  jobId: bigint;
+  job: JobRef;
+  key: WorkerKey;
+  admin: Wallet;
+  client: Wallet;
+  provider: Wallet;
+  /** Block time the job was created at (unix seconds). */
+  createdAt: number;
+}
+
+/** Deploys, funds the client, creates a one-hour job for the provider and registers worker `worker`. */
+export async function providerJob(
+  rpc: Provider,
+  opts: { worker: string; deviceClass?: string; d?: MeterproofDeployment },
+): Promise<ProviderJob> {
+  const [admin, client, provider] = [DEV_KEYS.admin, DEV_KEYS.client, DEV_KEYS.provider].map(
+    (k) => new Wallet(k, rpc),
+  ) as [Wallet, Wallet, Wallet];
+  const d = opts.d ?? (await deployMeterproof({ signer: admin, circuitSizes: [8] }));
+  await (await d.credit.connect(admin).mint(client.address, parseEther("100"))).wait();
+  await (await d.credit.connect(client).approve(d.addresses.escrow, parseEther("100"))).wait();
+  const now = (await rpc.getBlock("latest"))!.timestamp;
+  const created = await (
+    await d.escrow
+      .connect(client)
+      .createJob(provider.address, d.addresses.credit, parseEther("100"), parseEther("1"), now + 3600)
+  ).wait();
+  const jobId = eventsIn(created, "JobCreated")[0]!.jobId;
+  const createdAt = (await rpc.getBlock(created!.blockNumber))!.timestamp;
+  const key = await testWorkerKey(`${opts.worker} ${jobId} ${d.addresses.escrow}`);
+  const { proof } = await proveKeyPossession({
+    key,
+    chainId: d.chainId,
+    registry: d.addresses.registry,
+    provider: provider.address,
+  });
+  await (
+    await d.registry
+      .connect(provider)
+      .registerWorker(
+        key.keyHash,
+        encodeBytes32String(opts.deviceClass ?? "H100"),
+        testGpuUuidHash(`${opts.worker} ${key.keyHash}`),
+        proof,
+      )
+  ).wait();
+  const job: JobRef = {
+    chainId: d.chainId,
+    escrow: d.addresses.escrow,
+    jobId,
+    provider: provider.address,
+    terms: (await jobTermsOnChain(d.escrow, jobId))!.terms,
+  };
+  return { d, jobId, job, key, admin, client, provider, createdAt };
+}
+
+/** Writes a finished trace of `records` records (sealed every 8) for the job to `path`. */
+export function writeTraceFile(
+  path: string,
+  pj: Pick<ProviderJob, "job" | "key">,
+  spec: { startMs: number; intervalMs: number; records: number },
+): Promise<CheckedTrace> {
+  return buildLaneTrace({
+    ...pj.job,
+    key: pj.key,
+    ...spec,
+    onLine: (line) => appendFileSync(path, JSON.stringify(line) + "\n"),
+  });
+}
