@@ -90,7 +90,7 @@ export function providerSettings(source: ConfigSource): ProviderSettings {
     if (seen.has(trace))
       throw new ProviderConfigError(`${source.path}: provider.jobs.${i}.trace names ${trace} a second time`);
     seen.add(trace);
-    const name = trace.split("/").at(-1)!.replace(/\.(jsonl|trace)$/g, "");
+    const name = trace.split("/").at(-1)!.replace(/(\.(jsonl|trace))+$/, "");
     return { trace, bundles: j.bundles ? source.resolve(j.bundles) : `${stateDir}/bundles/${name}` };
   });
   return {
