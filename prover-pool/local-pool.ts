@@ -38,7 +38,9 @@ export class LocalProverPool implements ProverPool {
   private proverFor(size: number): Promise<SegmentProver> {
     let p = this.provers.get(size);
     if (!p) {
-      p = loadProvingCircuit(size).then((c) => new SegmentProver({ wasm: c.wasm, zkey: c.zkey, jobs: this.jobs }));
+      p = loadProvingCircuit(size).then(
+        (c) => new SegmentProver({ wasm: c.wasm, zkey: c.zkey, jobs: this.jobs }),
+      );
       this.provers.set(size, p);
     }
     return p;

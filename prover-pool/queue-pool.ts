@@ -50,7 +50,11 @@ export class QueueProverPool implements ProverPool {
     const existing = await Job.fromId<ProofJobData>(this.queue, task.id);
     if (existing && (await existing.getState()) === "failed") await existing.retry("failed");
     for (;;) {
-      await this.queue.add("prove", { circuitSize: task.circuitSize, input: task.input }, proofJobOptions(task.id));
+      await this.queue.add(
+        "prove",
+        { circuitSize: task.circuitSize, input: task.input },
+        proofJobOptions(task.id),
+      );
       for (;;) {
         if (this.closed) throw new Error(`proof task ${task.id}: the pool was closed`);
         // The state first, then the job: read the other way round, a job finishing in between
@@ -61,7 +65,9 @@ export class QueueProverPool implements ProverPool {
           const job = await Job.fromId<ProofJobData>(this.queue, task.id);
           if (!job) break;
           if (state === "completed") return parseSegmentProof(job.returnvalue, `proof task ${task.id}`);
-          throw new Error(`proof task ${task.id} failed after ${job.attemptsMade} attempts: ${job.failedReason}`);
+          throw new Error(
+            `proof task ${task.id} failed after ${job.attemptsMade} attempts: ${job.failedReason}`,
+          );
         }
         await new Promise((r) => setTimeout(r, this.pollMs));
       }

@@ -16,7 +16,10 @@ export interface ProverServeOptions {
 
 // The processor file beside this one: .ts in a checkout, .js in the built package.
 const PROCESSOR = fileURLToPath(
-  new URL(import.meta.url.endsWith(".ts") ? "./sandbox-processor.ts" : "./sandbox-processor.js", import.meta.url),
+  new URL(
+    import.meta.url.endsWith(".ts") ? "./sandbox-processor.ts" : "./sandbox-processor.js",
+    import.meta.url,
+  ),
 );
 
 /**
@@ -40,7 +43,10 @@ export function startProverServe(opts: ProverServeOptions): Worker<ProofJobData,
   worker.on("completed", (job) => {
     const t0 = started.get(job.id!);
     started.delete(job.id!);
-    opts.log("proven", { task: job.id, seconds: t0 === undefined ? undefined : (performance.now() - t0) / 1000 });
+    opts.log("proven", {
+      task: job.id,
+      seconds: t0 === undefined ? undefined : (performance.now() - t0) / 1000,
+    });
   });
   worker.on("failed", (job, err) => opts.log("proof failed", { task: job?.id, error: err.message }));
   worker.on("stalled", (id) => opts.log("stalled job recovered", { task: id }));

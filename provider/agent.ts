@@ -22,7 +22,11 @@ import { TraceLane } from "./trace-lane.ts";
 import { TxSender } from "./tx-sender.ts";
 import { Withdrawer } from "./withdraw-step.ts";
 
-export type AgentLog = (event: string, fields: Record<string, unknown>, level?: "info" | "warn" | "error") => void;
+export type AgentLog = (
+  event: string,
+  fields: Record<string, unknown>,
+  level?: "info" | "warn" | "error",
+) => void;
 
 export interface AgentOptions {
   settings: ProviderSettings;
@@ -123,7 +127,11 @@ export class ProviderAgent {
         const wait = Math.min(MAX_BACKOFF_MS, 1000 * 2 ** failures);
         this.submitBackoff = { at: Date.now() + wait, failures };
         this.lastError = `submit: ${(err as Error).message}`;
-        this.opts.log("submit failed, retrying later", { error: (err as Error).message, retryInMs: wait }, "warn");
+        this.opts.log(
+          "submit failed, retrying later",
+          { error: (err as Error).message, retryInMs: wait },
+          "warn",
+        );
       }
     }
     this.writeStatusFile();
@@ -200,7 +208,12 @@ export class ProviderAgent {
           lane.retryAt.delete(segment.index);
           this.opts.metrics?.proofs.inc({ result: "ok" });
           this.opts.metrics?.provingSeconds.observe(seconds);
-          this.opts.log("segment proven", { trace: lane.tracePath, segment: segment.index, seconds, bundle: path });
+          this.opts.log("segment proven", {
+            trace: lane.tracePath,
+            segment: segment.index,
+            seconds,
+            bundle: path,
+          });
           failpoint("after-proof");
         } catch (err) {
           const failures = (lane.retryAt.get(segment.index)?.failures ?? 0) + 1;
@@ -208,7 +221,11 @@ export class ProviderAgent {
           lane.retryAt.set(segment.index, { at: Date.now() + wait, failures });
           lane.lastError = `segment ${segment.index}: ${(err as Error).message}`;
           this.opts.metrics?.proofs.inc({ result: "failed" });
-          this.opts.log("proof failed", { trace: lane.tracePath, segment: segment.index, error: lane.lastError, retryInMs: wait }, "warn");
+          this.opts.log(
+            "proof failed",
+            { trace: lane.tracePath, segment: segment.index, error: lane.lastError, retryInMs: wait },
+            "warn",
+          );
         } finally {
           lane.proving.delete(segment.index);
           this.wake?.();
@@ -223,7 +240,8 @@ export class ProviderAgent {
       if (outcome) recordOutcome(this.ctx, this.lanes, outcome);
     }
     const pending = await planPending(this.ctx, this.lanes);
-    if (batchDue(pending, this.opts.settings.batch, Date.now())) await submitBatch(this.ctx, this.lanes, pending);
+    if (batchDue(pending, this.opts.settings.batch, Date.now()))
+      await submitBatch(this.ctx, this.lanes, pending);
     await this.withdrawer.step([...(await this.jobTokens())]);
   }
 

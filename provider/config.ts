@@ -26,7 +26,11 @@ export const providerSectionSchema = z.strictObject({
       /** K: submit once this many segments are ready… */
       segments: positiveInt(256).default(16),
       /** T: …or once the oldest ready one has waited this long. */
-      maxWaitSeconds: z.number().min(0).max(7 * 24 * 3600).default(300),
+      maxWaitSeconds: z
+        .number()
+        .min(0)
+        .max(7 * 24 * 3600)
+        .default(300),
       /** Segments per transaction at most. */
       maxPerTx: positiveInt(256).default(16),
     })
@@ -90,7 +94,10 @@ export function providerSettings(source: ConfigSource): ProviderSettings {
     if (seen.has(trace))
       throw new ProviderConfigError(`${source.path}: provider.jobs.${i}.trace names ${trace} a second time`);
     seen.add(trace);
-    const name = trace.split("/").at(-1)!.replace(/(\.(jsonl|trace))+$/, "");
+    const name = trace
+      .split("/")
+      .at(-1)!
+      .replace(/(\.(jsonl|trace))+$/, "");
     return { trace, bundles: j.bundles ? source.resolve(j.bundles) : `${stateDir}/bundles/${name}` };
   });
   return {

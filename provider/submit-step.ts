@@ -44,7 +44,11 @@ export async function planPending(ctx: SubmitContext, lanes: readonly TraceLane[
 }
 
 /** Whether the batch rule says send now: K ready, or the oldest ready one sealed T seconds ago. */
-export function batchDue(pending: readonly BundleEntry[], batch: SubmitContext["batch"], now: number): boolean {
+export function batchDue(
+  pending: readonly BundleEntry[],
+  batch: SubmitContext["batch"],
+  now: number,
+): boolean {
   if (pending.length === 0) return false;
   if (pending.length >= batch.segments) return true;
   const oldest = Math.min(...pending.map((p) => p.bundle.segment.tLast));

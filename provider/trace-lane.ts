@@ -112,7 +112,10 @@ export class TraceLane {
   }): Promise<string> {
     const bundle = makeBundle(this.trace!, args.segment, args.circuit, args.proof);
     const verdict = await verifyBundle(bundle, args.keyFor);
-    if (!verdict.ok) throw new Error(`segment ${args.segment.index}: the proof from the pool was refused: ${verdict.reason}`);
+    if (!verdict.ok)
+      throw new Error(
+        `segment ${args.segment.index}: the proof from the pool was refused: ${verdict.reason}`,
+      );
     mkdirSync(this.bundleDir, { recursive: true });
     const path = writeBundleAtomic(this.bundleDir, bundle);
     this.bundles.set(args.segment.index, { path, bundle: verdict.bundle });
@@ -131,7 +134,9 @@ export class TraceLane {
         b.segment.prevHead !== seg.prevHead ||
         b.segment.newHead !== seg.newHead
       )
-        throw new Error(`${entry.path} is not a bundle of ${this.tracePath}: give each trace its own bundle folder`);
+        throw new Error(
+          `${entry.path} is not a bundle of ${this.tracePath}: give each trace its own bundle folder`,
+        );
       const key = await loadKey(b.circuitId);
       const verdict = await verifyBundle(toJson(b), (id) => (id === key.circuitId ? key : undefined));
       if (!verdict.ok) throw new Error(`${entry.path}: ${verdict.reason}`);
@@ -141,5 +146,7 @@ export class TraceLane {
 }
 
 function toJson(value: unknown): ProofBundleJson {
-  return JSON.parse(JSON.stringify(value, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v))) as ProofBundleJson;
+  return JSON.parse(
+    JSON.stringify(value, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v)),
+  ) as ProofBundleJson;
 }

@@ -7,7 +7,13 @@
  * is done as replaced.
  */
 import { existsSync, readFileSync, truncateSync } from "node:fs";
-import { Transaction, type Provider, type TransactionReceipt, type TransactionRequest, type Wallet } from "ethers";
+import {
+  Transaction,
+  type Provider,
+  type TransactionReceipt,
+  type TransactionRequest,
+  type Wallet,
+} from "ethers";
 import { JsonlAppender } from "../trace/jsonl.ts";
 import { failpoint } from "./failpoint.ts";
 
@@ -16,8 +22,7 @@ type JournalLine =
   | { type: "done"; hash: string; outcome: "mined" | "replaced" };
 
 export type TxOutcome = { hash: string; label: string } & (
-  | { outcome: "mined"; receipt: TransactionReceipt }
-  | { outcome: "replaced" }
+  { outcome: "mined"; receipt: TransactionReceipt } | { outcome: "replaced" }
 );
 
 export class TxSender {
@@ -107,7 +112,11 @@ export class TxSender {
         });
         since = Date.now();
       } else if (Date.now() - since > this.confirmMs) {
-        this.log("transaction not mined yet", { label: entry.label, hash: entry.hash, waitedMs: Date.now() - since });
+        this.log("transaction not mined yet", {
+          label: entry.label,
+          hash: entry.hash,
+          waitedMs: Date.now() - since,
+        });
         since = Date.now();
       }
       await new Promise((r) => setTimeout(r, this.pollMs));

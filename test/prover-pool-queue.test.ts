@@ -131,9 +131,12 @@ describe("prover pool on BullMQ over Redis", () => {
       const lostTask = first.l.task;
       expect(victim.lines.some((l) => l.msg === "proven")).toBe(false);
       expect(survivor.lines.filter((l) => l.msg === "proven" && l.task === lostTask)).toHaveLength(1);
-      expect(survivor.lines.filter((l) => l.msg === "proven").map((l) => l.task).sort()).toEqual(
-        tasks.map((t) => t.id).sort(),
-      );
+      expect(
+        survivor.lines
+          .filter((l) => l.msg === "proven")
+          .map((l) => l.task)
+          .sort(),
+      ).toEqual(tasks.map((t) => t.id).sort());
     } finally {
       await pool.close();
       await Promise.all(hosts.map((h) => h.stop()));

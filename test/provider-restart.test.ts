@@ -42,13 +42,18 @@ function writeConfig(folder: string, traces: string[], extra: Record<string, unk
 
 function agent(folder: string, failpoint?: string): CliProcess {
   const env: NodeJS.ProcessEnv = { ...process.env, METERPROOF_PRIVATE_KEY: DEV_KEYS.provider };
-  for (const k of ["METERPROOF_RPC", "METERPROOF_CONFIG", "METERPROOF_DEPLOYMENT", "METERPROOF_FAILPOINT"]) delete env[k];
+  for (const k of ["METERPROOF_RPC", "METERPROOF_CONFIG", "METERPROOF_DEPLOYMENT", "METERPROOF_FAILPOINT"])
+    delete env[k];
   if (failpoint) env.METERPROOF_FAILPOINT = failpoint;
   return new CliProcess(["provider", "run", "--escrow", pj.d.addresses.escrow], { cwd: folder, env });
 }
 
 async function escrowEvents(name: string) {
-  const logs = await node.provider.getLogs({ address: pj.d.addresses.escrow, fromBlock: 0, toBlock: "latest" });
+  const logs = await node.provider.getLogs({
+    address: pj.d.addresses.escrow,
+    fromBlock: 0,
+    toBlock: "latest",
+  });
   return decodeEvents(logs).filter((e) => e.name === name);
 }
 
@@ -60,7 +65,10 @@ async function crashAt(folder: string, failpoint: string): Promise<CliProcess> {
     new Promise<"timeout">((r) => setTimeout(() => r("timeout"), 90_000)),
   ]);
   if (exit === "timeout") await a.stop();
-  expect(exit, `agent stopped at ${failpoint}; stderr: ${a.stderr.join("\n")}`).toEqual({ code: null, signal: "SIGKILL" });
+  expect(exit, `agent stopped at ${failpoint}; stderr: ${a.stderr.join("\n")}`).toEqual({
+    code: null,
+    signal: "SIGKILL",
+  });
   return a;
 }
 
@@ -86,7 +94,8 @@ describe("provider agent killed with kill -9 at every stage", () => {
     expect(trace.segments).toHaveLength(SEGMENTS);
     writeConfig(folder, ["job.trace.jsonl"]);
     const bundleDir = join(folder, "state/bundles/job");
-    const bundles = () => (existsSync(bundleDir) ? readdirSync(bundleDir).filter((n) => n.endsWith(".json")) : []);
+    const bundles = () =>
+      existsSync(bundleDir) ? readdirSync(bundleDir).filter((n) => n.endsWith(".json")) : [];
     const nonce0 = await node.provider.getTransactionCount(pj.provider.address);
 
     // 1. Killed as soon as it sees the seals: nothing proven, nothing sent.
@@ -112,7 +121,9 @@ describe("provider agent killed with kill -9 at every stage", () => {
     // 4. Restarted: it finds the journaled transaction gone and sends the same bytes again;
     //    killed once the segments are accepted.
     const resumed = await crashAt(folder, "after-accept");
-    expect(resumed.lines.some((l) => l.msg === "transaction dropped: sent again" && l.hash === hash)).toBe(true);
+    expect(resumed.lines.some((l) => l.msg === "transaction dropped: sent again" && l.hash === hash)).toBe(
+      true,
+    );
     expect(await escrowEvents("SegmentAccepted")).toHaveLength(SEGMENTS);
 
     // 5. A clean run: nothing left to submit; it withdraws (threshold 1 unit) and reports.
@@ -133,7 +144,10 @@ describe("provider agent killed with kill -9 at every stage", () => {
     expect(withdrawn.map((e) => e.args.amount)).toEqual([paid]);
 
     const status = JSON.parse(
-      runCli(["provider", "status", "--json"], { cwd: folder, env: { ...process.env, METERPROOF_CONFIG: "" } }).stdout,
+      runCli(["provider", "status", "--json"], {
+        cwd: folder,
+        env: { ...process.env, METERPROOF_CONFIG: "" },
+      }).stdout,
     ) as AgentStatus;
     expect(status.lanes).toEqual([
       expect.objectContaining({
@@ -160,7 +174,9 @@ describe("provider agent killed with kill -9 at every stage", () => {
       intervalMs: 100,
       records: 8,
     });
-    writeConfig(folder, ["stranger.trace.jsonl"], { batch: { segments: 1, maxWaitSeconds: 0, maxPerTx: 16 } });
+    writeConfig(folder, ["stranger.trace.jsonl"], {
+      batch: { segments: 1, maxWaitSeconds: 0, maxPerTx: 16 },
+    });
     const nonce0 = await node.provider.getTransactionCount(pj.provider.address);
     const a = agent(folder);
     try {

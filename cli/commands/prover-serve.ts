@@ -19,7 +19,10 @@ export function registerProverServe(program: Command): void {
     .requiredOption("--queue <redis-url>", "the Redis the agent was started with (--queue)")
     .option("--concurrency <n>", "proofs at once on this host", "1")
     .option("--lock-ms <ms>", "job lock; a host that dies loses its jobs to the others after this", "30000")
-    .option("--stalled-check-ms <ms>", "how often jobs of dead hosts are looked for (default: half of --lock-ms)")
+    .option(
+      "--stalled-check-ms <ms>",
+      "how often jobs of dead hosts are looked for (default: half of --lock-ms)",
+    )
     .action(async (opts: { queue: string; concurrency: string; lockMs: string; stalledCheckMs?: string }) => {
       const { checkQueueUrl } = await import("../../prover-pool/queue.ts");
       try {
@@ -30,7 +33,9 @@ export function registerProverServe(program: Command): void {
       const concurrency = positive("--concurrency", opts.concurrency, 64);
       const lockMs = positive("--lock-ms", opts.lockMs, 3_600_000);
       const stalledCheckMs =
-        opts.stalledCheckMs !== undefined ? positive("--stalled-check-ms", opts.stalledCheckMs, 3_600_000) : undefined;
+        opts.stalledCheckMs !== undefined
+          ? positive("--stalled-check-ms", opts.stalledCheckMs, 3_600_000)
+          : undefined;
       const { pino } = await import("pino");
       const { startProverServe } = await import("../../prover-pool/serve.ts");
       const logger = pino({ base: { pid: process.pid, role: "prover" } });

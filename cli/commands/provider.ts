@@ -42,7 +42,10 @@ export function registerProvider(program: Command): void {
         "submit in batches (every K segments or T seconds), withdraw by rule; restart-safe. Logs JSON lines on stdout",
     )
     .addOption(
-      new Option("--queue <redis-url>", "prove on `meterproof prover serve` hosts through this Redis (BullMQ)"),
+      new Option(
+        "--queue <redis-url>",
+        "prove on `meterproof prover serve` hosts through this Redis (BullMQ)",
+      ),
     )
     .option("--metrics-port <port>", "serve Prometheus metrics on http://0.0.0.0:PORT/metrics");
   withChainOptions(run, { contracts: ["escrow"] }).action(async (opts: RunOptions) => {

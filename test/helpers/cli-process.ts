@@ -56,7 +56,11 @@ export class CliProcess {
       };
       const timer = setTimeout(() => {
         done();
-        reject(new Error(`no ${what} within ${timeoutMs} ms; last lines: ${JSON.stringify(this.lines.slice(-5))}; stderr: ${this.stderr.slice(-10).join("\n")}`));
+        reject(
+          new Error(
+            `no ${what} within ${timeoutMs} ms; last lines: ${JSON.stringify(this.lines.slice(-5))}; stderr: ${this.stderr.slice(-10).join("\n")}`,
+          ),
+        );
       }, timeoutMs);
       const done = () => {
         clearTimeout(timer);

@@ -16,7 +16,11 @@ export class HardhatNode {
     this.url = url;
     this.child = child;
     const network = Network.from(31337n);
-    this.provider = new JsonRpcProvider(url, network, { staticNetwork: network, cacheTimeout: -1, pollingInterval: 200 });
+    this.provider = new JsonRpcProvider(url, network, {
+      staticNetwork: network,
+      cacheTimeout: -1,
+      pollingInterval: 200,
+    });
   }
 
   /** Starts the node (its log goes to `logFile`) and waits until it answers eth_chainId. */
@@ -26,13 +30,21 @@ export class HardhatNode {
     const out = openSync(logFile, "a");
     const child = spawn(
       process.execPath,
-      [join(REPO_ROOT, "node_modules/.bin/hardhat"), "node", "--port", String(port), "--hostname", "127.0.0.1"],
+      [
+        join(REPO_ROOT, "node_modules/.bin/hardhat"),
+        "node",
+        "--port",
+        String(port),
+        "--hostname",
+        "127.0.0.1",
+      ],
       { cwd: REPO_ROOT, stdio: ["ignore", out, out] },
     );
     const node = new HardhatNode(`http://127.0.0.1:${port}`, child);
     const until = Date.now() + 120_000;
     for (;;) {
-      if (child.exitCode !== null) throw new Error(`hardhat node exited: ${readFileSync(logFile, "utf8").slice(-2000)}`);
+      if (child.exitCode !== null)
+        throw new Error(`hardhat node exited: ${readFileSync(logFile, "utf8").slice(-2000)}`);
       try {
         if ((await node.send("eth_chainId")) === "0x7a69") return node;
       } catch {
