@@ -1,8 +1,10 @@
 /**
- * Streaming payouts: the agent follows a trace that `meterproof worker run` is still writing for
- * a real CPU job, and payouts arrive on chain while the job runs, not only at its end. The job
- * lasts 40 s here (a segment sealed every 4 s); METERPROOF_LONG_JOB_SECONDS=180 runs the
- * three-minute version.
+ * Streaming payouts with proving spread over two hosts: the agent follows a trace that
+ * `meterproof worker run` is still writing for a real CPU job and proves through two
+ * `prover serve` processes on one Redis; one of them is killed with kill -9 in the middle of a
+ * proof. Payouts arrive on chain while the job runs, not only at its end, and every segment is
+ * paid exactly once. The job lasts 30 s here (a segment sealed every 4 s);
+ * METERPROOF_LONG_JOB_SECONDS=180 runs the three-minute version.
  */
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -10,28 +12,31 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { decodeEvents } from "../chain/events.ts";
 import { readTrace, saveWorkerKey } from "../trace/index.ts";
 import { CliProcess } from "./helpers/cli-process.ts";
+import { freePort } from "./helpers/free-port.ts";
+import { RedisServer } from "./helpers/redis-server.ts";
 import { HardhatNode } from "./helpers/hardhat-node.ts";
 import { DEV_KEYS, providerJob, type ProviderJob } from "./helpers/provider-fixture.ts";
 import { busyScript, tempDir } from "./worker-helpers.ts";
 
-const JOB_SECONDS = Number(process.env.METERPROOF_LONG_JOB_SECONDS ?? 40);
+const JOB_SECONDS = Number(process.env.METERPROOF_LONG_JOB_SECONDS ?? 30);
 const dir = tempDir("provider-stream");
 let node: HardhatNode;
+let redis: RedisServer;
 let pj: ProviderJob;
 
 beforeAll(async () => {
-  node = await HardhatNode.start(join(dir, "hardhat-node.log"));
+  [node, redis] = await Promise.all([HardhatNode.start(join(dir, "hardhat-node.log")), RedisServer.start()]);
   pj = await providerJob(node.provider, { worker: "stream", deviceClass: "CPU" });
 });
 
 afterAll(async () => {
-  await node?.stop();
+  await Promise.all([node?.stop(), redis?.dispose()]);
   rmSync(dir, { recursive: true, force: true });
 });
 
 describe("payouts while the job runs", () => {
   it(
-    `pays segments of a ${JOB_SECONDS} s CPU job before the job ends`,
+    `pays segments of a ${JOB_SECONDS} s CPU job before the job ends, one prover host killed mid-proof`,
     { timeout: (JOB_SECONDS + 150) * 1000 },
     async () => {
       const folder = join(dir, "provider");
@@ -52,10 +57,27 @@ describe("payouts while the job runs", () => {
       );
       const env: NodeJS.ProcessEnv = { ...process.env, METERPROOF_PRIVATE_KEY: DEV_KEYS.provider };
       for (const k of ["METERPROOF_RPC", "METERPROOF_CONFIG", "METERPROOF_FAILPOINT"]) delete env[k];
-      const agent = new CliProcess(["provider", "run", "--escrow", pj.d.addresses.escrow], {
-        cwd: folder,
-        env,
-      });
+      const provers = [0, 1].map(
+        () =>
+          new CliProcess(
+            ["prover", "serve", "--queue", redis.url, "--lock-ms", "3000", "--stalled-check-ms", "1000"],
+            { env },
+          ),
+      );
+      const metricsPort = await freePort();
+      const agent = new CliProcess(
+        [
+          "provider",
+          "run",
+          "--escrow",
+          pj.d.addresses.escrow,
+          "--queue",
+          redis.url,
+          "--metrics-port",
+          String(metricsPort),
+        ],
+        { cwd: folder, env },
+      );
       const worker = new CliProcess(
         [
           "worker",
@@ -89,39 +111,69 @@ describe("payouts while the job runs", () => {
       );
       let workerDone = false;
       void worker.exited.then(() => (workerDone = true));
-      const accepted = async () => {
+      const events = async (name: string) => {
         const logs = await node.provider.getLogs({
           address: pj.d.addresses.escrow,
           fromBlock: 0,
           toBlock: "latest",
         });
-        return decodeEvents(logs).filter((e) => e.name === "SegmentAccepted");
+        return decodeEvents(logs).filter((e) => e.name === name);
       };
       try {
-        // Watch the chain while the job runs.
+        // Watch the chain while the job runs; once some host has finished a proof, kill -9 the
+        // host that starts the next one while it proves it.
         let paidWhileRunning = 0;
+        let killed: { host: CliProcess; task: unknown } | undefined;
         while (!workerDone) {
-          const n = (await accepted()).length;
+          const n = (await events("SegmentAccepted")).length;
           if (!workerDone) paidWhileRunning = n;
-          await new Promise((r) => setTimeout(r, 1000));
+          if (!killed && provers.some((h) => h.lines.some((l) => l.msg === "proven"))) {
+            const proving = provers
+              .map((host) => ({
+                host,
+                last: host.lines.filter((l) => /^prov(ing|en)$/.test(l.msg ?? "")).at(-1),
+              }))
+              .find((p) => p.last?.msg === "proving");
+            if (proving) {
+              await proving.host.kill9();
+              killed = { host: proving.host, task: proving.last!.task };
+            }
+          }
+          await new Promise((r) => setTimeout(r, 250));
         }
         expect((await worker.exited).code, worker.stderr.join("\n")).toBe(0);
         expect(paidWhileRunning, "segments accepted before the job ended").toBeGreaterThanOrEqual(2);
+        expect(killed, "a prover host was killed mid-proof").toBeDefined();
 
         // After the end, the last segments (the final seal too) are paid within a batch period.
         const trace = await readTrace(tracePath);
         const until = Date.now() + 120_000;
-        while ((await accepted()).length < trace.segments.length && Date.now() < until)
+        while ((await events("SegmentAccepted")).length < trace.segments.length && Date.now() < until)
           await new Promise((r) => setTimeout(r, 1000));
-        const all = await accepted();
+        const all = await events("SegmentAccepted");
         expect(all.map((e) => e.args.newHead as bigint).sort()).toEqual(
           trace.segments.map((s) => s.newHead).sort(),
         );
         expect(all.every((e) => (e.args.payout as bigint) > 0n)).toBe(true);
         expect(paidWhileRunning).toBeLessThan(trace.segments.length);
+        expect(await events("SegmentSkipped")).toEqual([]);
+        // The killed host's segment was proven by the other host, once.
+        const survivor = provers.find((h) => h !== killed!.host)!;
+        expect(killed!.host.lines.filter((l) => l.msg === "proven" && l.task === killed!.task)).toEqual([]);
+        expect(survivor.lines.filter((l) => l.msg === "proven" && l.task === killed!.task)).toHaveLength(1);
+
+        const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+        const value = (name: string) => {
+          const line = metrics.split("\n").find((l) => l.startsWith(`${name} `));
+          return line === undefined ? undefined : Number(line.slice(name.length + 1));
+        };
+        expect(value('meterproof_provider_proofs_total{result="ok"}')).toBe(trace.segments.length);
+        expect(value("meterproof_provider_seal_to_paid_seconds_count")).toBe(trace.segments.length);
+        expect(value("meterproof_provider_submit_gas_total")).toBeGreaterThan(0);
       } finally {
         await worker.stop();
         await agent.stop();
+        await Promise.all(provers.map((h) => h.stop()));
       }
     },
   );
