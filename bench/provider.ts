@@ -4,7 +4,7 @@
  * proof throughput of 1 and 2 `meterproof prover serve` processes on this machine (one Redis).
  */
 import { appendFileSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { BrowserProvider, Wallet } from "ethers";
 import { network } from "hardhat";
@@ -35,7 +35,8 @@ function percentile(xs: readonly number[], p: number): number {
 async function latencyRun(): Promise<number[]> {
   await buildContracts();
   const connection = await network.create();
-  const rpc = new BrowserProvider(connection.provider);
+  // No request cache: a second transaction sent right after a first would reuse its nonce.
+  const rpc = new BrowserProvider(connection.provider, undefined, { cacheTimeout: -1, pollingInterval: 100 });
   const dir = mkdtempSync(join(tmpdir(), "meterproof-bench-provider-"));
   try {
     const pj = await providerJob(rpc, { worker: "bench latency" });
@@ -56,7 +57,7 @@ async function latencyRun(): Promise<number[]> {
     const agent = new ProviderAgent({
       settings: {
         stateDir: join(dir, "state"),
-        jobs: [{ trace: tracePath, bundles: join(dir, "bundles") }],
+        jobs: [{ trace: tracePath, bundles: join(dir, "bundles"), name: "job" }],
         batch: { segments: 1, maxWaitSeconds: 0, maxPerTx: 16 },
         withdraw: {},
         proverThreads: 1,
@@ -146,6 +147,7 @@ async function throughputRun(hosts: number, salt: string): Promise<number> {
 }
 
 export async function benchProvider(): Promise<BenchSection> {
+  const load = loadavg()[0]!;
   const latency = await latencyRun();
   const one = await throughputRun(1, "bench-1");
   const two = await throughputRun(2, "bench-2");
@@ -172,6 +174,7 @@ export async function benchProvider(): Promise<BenchSection> {
     notes: [
       "Latency is measured from the moment the seal line is written to the moment the lane head on chain reaches it: " +
         "the agent notices the seal (polling every 0.1 s), proves it, checks the bundle and submits a batch of one.",
+      `Load average when the section started: ${load.toFixed(1)} (on ${availableParallelism()} cores); other work on the machine slows the proofs.`,
       "Each prover serve proves in a sandboxed child process on snarkjs' multi-threaded curve, so two processes on two " +
         "cores compete for the same cores; the second host pays off on a second machine.",
     ],

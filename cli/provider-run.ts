@@ -1,6 +1,7 @@
 /** `meterproof provider run`: opens the chain session and the prover pool, then runs the agent until SIGTERM/SIGINT. */
 import { pino } from "pino";
 import type { Server } from "node:http";
+import { fileURLToPath } from "node:url";
 import { LocalProverPool } from "../prover-pool/local-pool.ts";
 import { QueueProverPool } from "../prover-pool/queue-pool.ts";
 import { ProviderAgent } from "../provider/agent.ts";
@@ -36,6 +37,7 @@ export async function runProviderAgent(opts: ChainOptions, settings: ProviderSet
     poolName: settings.queue ? redactUrl(settings.queue) : "local",
     metrics,
     log,
+    workers: { bin: fileURLToPath(new URL("../bin/meterproof.js", import.meta.url)), rpc: session.rpc.url },
   });
   const stop = () => {
     log("stopping", {});
@@ -77,6 +79,7 @@ export function formatStatus(s: AgentStatus): string[] {
         `${String(l.proven).padStart(6)}  ${String(l.submitted).padStart(9)}  ${String(l.accepted).padStart(8)}  ` +
         `${String(l.backlog).padStart(7)}  ${formatAmount(BigInt(l.paid), {})}`,
     );
+    if (l.worker) lines.push(`     worker: ${l.worker}`);
     if (l.refused) lines.push(`     refused: ${l.refused}`);
     if (l.lastError) lines.push(`     last error: ${l.lastError}`);
   }

@@ -21,6 +21,7 @@ import { batchDue, planPending, recordOutcome, submitBatch, type SubmitContext }
 import { TraceLane } from "./trace-lane.ts";
 import { TxSender } from "./tx-sender.ts";
 import { Withdrawer } from "./withdraw-step.ts";
+import { WorkerRunner, type WorkerState } from "./worker-runner.ts";
 
 export type AgentLog = (
   event: string,
@@ -41,6 +42,8 @@ export interface AgentOptions {
   poolName: string;
   metrics?: ProviderMetrics;
   log: AgentLog;
+  /** For jobs with `run`: the meterproof entry point and the RPC URL the workers read the job from. */
+  workers?: { bin: string; rpc: string };
 }
 
 const MAX_BACKOFF_MS = 60_000;
@@ -56,6 +59,8 @@ export class ProviderAgent {
   private readonly chainRead = new Set<TraceLane>();
   private submitBackoff = { at: 0, failures: 0 };
   private lastError: string | undefined;
+  private readonly runner: WorkerRunner | undefined;
+  private readonly workerStates = new Map<string, WorkerState>();
   private stopped = false;
   private wake: (() => void) | undefined;
 
@@ -81,6 +86,10 @@ export class ProviderAgent {
       ...(opts.metrics ? { metrics: opts.metrics } : {}),
       log,
     };
+    if (settings.jobs.some((j) => j.run)) {
+      if (!opts.workers) throw new Error("jobs with `run` need AgentOptions.workers");
+      this.runner = new WorkerRunner({ stateDir: settings.stateDir, bin: opts.workers.bin, log });
+    }
     this.withdrawer = new Withdrawer({
       provider: wallet.provider!,
       escrow: opts.escrow,
@@ -113,6 +122,7 @@ export class ProviderAgent {
   }
 
   async round(): Promise<void> {
+    this.startWorkers();
     for (const lane of this.lanes) await this.follow(lane);
     for (const lane of this.lanes) this.startProofs(lane);
     this.opts.metrics?.queueDepth.set(
@@ -163,9 +173,31 @@ export class ProviderAgent {
           backlog: sealed - l.accepted,
           ...(l.lastError ? { lastError: l.lastError } : {}),
           ...(l.refused ? { refused: l.refused } : {}),
+          ...workerField(this.workerStates.get(l.tracePath)),
         };
       }),
     };
+  }
+
+  /** Starts `worker run` for each job with `run` that neither runs nor has ended. */
+  private startWorkers(): void {
+    if (!this.runner) return;
+    for (const j of this.opts.settings.jobs) {
+      if (!j.run) continue;
+      try {
+        const options = [
+          ...["--key", j.run.key, "--job", j.run.job, "--escrow", this.opts.escrow],
+          ...["--provider", j.run.provider ?? this.sender.address, "--rpc", this.opts.workers!.rpc],
+          ...j.run.options,
+        ];
+        this.workerStates.set(
+          j.trace,
+          this.runner.ensure({ name: j.name, trace: j.trace, options, command: j.run.command }),
+        );
+      } catch (err) {
+        this.opts.log("worker not started", { trace: j.trace, error: (err as Error).message }, "warn");
+      }
+    }
   }
 
   private async follow(lane: TraceLane): Promise<void> {
@@ -291,4 +323,9 @@ export class ProviderAgent {
       this.opts.log("status not written", { error: (err as Error).message }, "warn");
     }
   }
+}
+
+function workerField(w: WorkerState | undefined): { worker?: string } {
+  if (!w) return {};
+  return { worker: w.state === "running" ? `running (pid ${w.pid})` : `exited with ${w.code}` };
 }

@@ -8,11 +8,29 @@ import { z } from "zod";
 const positiveInt = (max: number) => z.number().int().min(1).max(max);
 const baseUnits = z.string().regex(/^[0-9]+$/, "must be a decimal integer string (token base units)");
 
+/** A job the agent starts `worker run` for itself (instead of following a worker started elsewhere). */
+const runSchema = z.strictObject({
+  /** Job id in the escrow. */
+  job: z.string().regex(/^[0-9]+$/, "must be a decimal job id string"),
+  /** Worker key file (meterproof keygen). */
+  key: z.string().min(1),
+  /** The job's command. */
+  command: z.array(z.string().min(1)).min(1),
+  /** Payout address bound into the trace (default: the agent's signer). */
+  provider: z
+    .string()
+    .regex(/^0x[0-9a-fA-F]{40}$/, "must be a 20-byte hex address")
+    .optional(),
+  /** More `worker run` options, e.g. ["--sampler", "proc", "--segment", "128"]. */
+  options: z.array(z.string()).default([]),
+});
+
 const jobSchema = z.strictObject({
   /** Trace file the worker writes (or will write). */
   trace: z.string().min(1),
   /** Where this trace's bundles go (default: <stateDir>/bundles/<trace file name>). */
   bundles: z.string().min(1).optional(),
+  run: runSchema.optional(),
 });
 
 export const providerSectionSchema = z.strictObject({
@@ -65,7 +83,7 @@ export interface ConfigSource {
 /** The agent's settings, with every path absolute. */
 export interface ProviderSettings extends Omit<ProviderSection, "jobs" | "stateDir" | "withdraw"> {
   stateDir: string;
-  jobs: { trace: string; bundles: string }[];
+  jobs: { trace: string; bundles: string; name: string; run?: z.output<typeof runSchema> }[];
   withdraw: { threshold?: bigint; everySeconds?: number };
 }
 
@@ -98,7 +116,12 @@ export function providerSettings(source: ConfigSource): ProviderSettings {
       .split("/")
       .at(-1)!
       .replace(/(\.(jsonl|trace))+$/, "");
-    return { trace, bundles: j.bundles ? source.resolve(j.bundles) : `${stateDir}/bundles/${name}` };
+    return {
+      trace,
+      name,
+      bundles: j.bundles ? source.resolve(j.bundles) : `${stateDir}/bundles/${name}`,
+      ...(j.run ? { run: { ...j.run, key: source.resolve(j.run.key) } } : {}),
+    };
   });
   return {
     ...s,

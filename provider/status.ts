@@ -17,6 +17,8 @@ const laneStatusSchema = z.object({
   backlog: z.number(),
   lastError: z.string().optional(),
   refused: z.string().optional(),
+  /** For a job the agent runs itself: `running (pid N)` or `exited with CODE`. */
+  worker: z.string().optional(),
 });
 
 export const agentStatusSchema = z.object({

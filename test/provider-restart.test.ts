@@ -181,7 +181,7 @@ describe("provider agent killed with kill -9 at every stage", () => {
     const a = agent(folder);
     try {
       const refused = await a.waitFor((l) => l.msg === "segment refused", 90_000, "refusal");
-      expect(String(refused.reason)).toMatch(/^[A-Za-z]+__[A-Za-z]+\(/);
+      expect(String(refused.reason)).toMatch(/^ComputeEscrow__WorkerNotRegistered\(/);
       // More rounds pass without another attempt.
       await new Promise((r) => setTimeout(r, 2000));
       expect(a.lines.filter((l) => l.msg === "segment refused")).toHaveLength(1);

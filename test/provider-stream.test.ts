@@ -1,12 +1,12 @@
 /**
- * Streaming payouts with proving spread over two hosts: the agent follows a trace that
- * `meterproof worker run` is still writing for a real CPU job and proves through two
+ * Streaming payouts with proving spread over two hosts: the agent starts `meterproof worker run`
+ * for a real CPU job itself, follows the trace while it is written, and proves through two
  * `prover serve` processes on one Redis; one of them is killed with kill -9 in the middle of a
  * proof. Payouts arrive on chain while the job runs, not only at its end, and every segment is
  * paid exactly once. The job lasts 30 s here (a segment sealed every 4 s);
  * METERPROOF_LONG_JOB_SECONDS=180 runs the three-minute version.
  */
-import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { decodeEvents } from "../chain/events.ts";
@@ -49,7 +49,27 @@ describe("payouts while the job runs", () => {
         JSON.stringify({
           rpc: node.url,
           provider: {
-            jobs: [{ trace: "job.trace.jsonl" }],
+            // The agent starts the worker itself.
+            jobs: [
+              {
+                trace: "job.trace.jsonl",
+                run: {
+                  job: pj.jobId.toString(),
+                  key: "worker.key",
+                  command: [process.execPath, "-e", busyScript(JOB_SECONDS * 1000)],
+                  options: [
+                    "--sampler",
+                    "proc",
+                    "--device-class",
+                    "CPU",
+                    "--interval-ms",
+                    "500",
+                    "--segment",
+                    "8",
+                  ],
+                },
+              },
+            ],
             batch: { segments: 2, maxWaitSeconds: 8, maxPerTx: 16 },
             pollSeconds: 0.5,
           },
@@ -78,39 +98,8 @@ describe("payouts while the job runs", () => {
         ],
         { cwd: folder, env },
       );
-      const worker = new CliProcess(
-        [
-          "worker",
-          "run",
-          "--key",
-          keyFile,
-          "--job",
-          pj.jobId.toString(),
-          "--escrow",
-          pj.d.addresses.escrow,
-          "--provider",
-          pj.provider.address,
-          "--rpc",
-          node.url,
-          "--out",
-          tracePath,
-          "--sampler",
-          "proc",
-          "--device-class",
-          "CPU",
-          "--interval-ms",
-          "500",
-          "--segment",
-          "8",
-          "--",
-          process.execPath,
-          "-e",
-          busyScript(JOB_SECONDS * 1000),
-        ],
-        { cwd: folder, env },
-      );
-      let workerDone = false;
-      void worker.exited.then(() => (workerDone = true));
+      const exitFile = join(folder, "provider-state/runs/job.exit");
+      const workerDone = () => existsSync(exitFile);
       const events = async (name: string) => {
         const logs = await node.provider.getLogs({
           address: pj.d.addresses.escrow,
@@ -124,9 +113,9 @@ describe("payouts while the job runs", () => {
         // host that starts the next one while it proves it.
         let paidWhileRunning = 0;
         let killed: { host: CliProcess; task: unknown } | undefined;
-        while (!workerDone) {
+        while (!workerDone()) {
           const n = (await events("SegmentAccepted")).length;
-          if (!workerDone) paidWhileRunning = n;
+          if (!workerDone()) paidWhileRunning = n;
           if (!killed && provers.some((h) => h.lines.some((l) => l.msg === "proven"))) {
             const proving = provers
               .map((host) => ({
@@ -141,7 +130,10 @@ describe("payouts while the job runs", () => {
           }
           await new Promise((r) => setTimeout(r, 250));
         }
-        expect((await worker.exited).code, worker.stderr.join("\n")).toBe(0);
+        expect(
+          readFileSync(exitFile, "utf8").trim(),
+          readFileSync(join(folder, "provider-state/runs/job.log"), "utf8"),
+        ).toBe("0");
         expect(paidWhileRunning, "segments accepted before the job ended").toBeGreaterThanOrEqual(2);
         expect(killed, "a prover host was killed mid-proof").toBeDefined();
 
@@ -171,7 +163,15 @@ describe("payouts while the job runs", () => {
         expect(value("meterproof_provider_seal_to_paid_seconds_count")).toBe(trace.segments.length);
         expect(value("meterproof_provider_submit_gas_total")).toBeGreaterThan(0);
       } finally {
-        await worker.stop();
+        // A worker still running (the test failed early) is stopped with its process group.
+        const pidFile = join(folder, "provider-state/runs/job.pid");
+        if (!workerDone() && existsSync(pidFile)) {
+          try {
+            process.kill(-Number(readFileSync(pidFile, "utf8")), "SIGTERM");
+          } catch {
+            // already gone
+          }
+        }
         await agent.stop();
         await Promise.all(provers.map((h) => h.stop()));
       }
