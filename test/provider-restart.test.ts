@@ -130,6 +130,8 @@ describe("provider agent killed with kill -9 at every stage", () => {
     const last = agent(folder);
     await last.waitFor((l) => l.msg === "withdrawn", 90_000, "withdrawal");
     await last.stop();
+    // SIGTERM ends the agent cleanly.
+    expect(await last.exited).toEqual({ code: 0, signal: null });
 
     const accepted = await escrowEvents("SegmentAccepted");
     expect(accepted.map((e) => e.args.newHead as bigint).sort()).toEqual(
