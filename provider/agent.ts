@@ -12,7 +12,7 @@ import { getLogsInRange } from "../chain/logs.ts";
 import { attachContract, meterproofInterface } from "../contracts/index.ts";
 import type { ProverPool } from "../prover-pool/proof-task.ts";
 import { loadVerificationKeys } from "../verifier/load-keys.ts";
-import type { VerificationKey } from "../verifier/verify-bundle.ts";
+import { closeVerifier, type VerificationKey } from "../verifier/verify-bundle.ts";
 import type { ProviderSettings } from "./config.ts";
 import { failpoint } from "./failpoint.ts";
 import type { ProviderMetrics } from "./metrics.ts";
@@ -119,6 +119,8 @@ export class ProviderAgent {
     this.stop();
     this.sender.close();
     await this.opts.pool.close();
+    // Checking bundles started snarkjs' curve threads; they would keep the process alive.
+    await closeVerifier();
   }
 
   async round(): Promise<void> {
