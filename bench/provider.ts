@@ -16,9 +16,9 @@ import { segmentWitnessInput } from "../prover/witness-input.ts";
 import { ProviderAgent } from "../provider/agent.ts";
 import type { TraceLineJson } from "../trace/index.ts";
 import { CliProcess } from "../test/helpers/cli-process.ts";
-import { DEV_KEYS, providerJob } from "../test/helpers/provider-fixture.ts";
+import { DEV_KEYS, offlineLaneTrace, providerJob } from "../test/helpers/provider-fixture.ts";
 import { RedisServer } from "../test/helpers/redis-server.ts";
-import { buildLaneTrace, testWorkerKey, TEST_CIRCUIT } from "../test/helpers/segment-proof.ts";
+import { buildLaneTrace, TEST_CIRCUIT } from "../test/helpers/segment-proof.ts";
 import { fmt, type BenchSection } from "./lib.ts";
 
 /** Segments per latency run and proofs per throughput run (env overrides for a short run). */
@@ -108,22 +108,7 @@ async function throughputRun(hosts: number, salt: string): Promise<number> {
   const pool = new QueueProverPool({ url: redis.url });
   try {
     await Promise.all(servers.map((s) => s.waitFor((l) => l.msg === "prover serving", 60_000, "start")));
-    const trace = await buildLaneTrace({
-      chainId: 31337n,
-      escrow: "0x00000000000000000000000000000000000000e5",
-      jobId: 1n,
-      provider: "0x0000000000000000000000000000000000000b0b",
-      terms: {
-        client: "0x0000000000000000000000000000000000000c1e",
-        token: "0x0000000000000000000000000000000000000070",
-        price: 10n ** 18n,
-        expiry: 2_000_003_600n,
-      },
-      key: await testWorkerKey("bench throughput"),
-      startMs: 2_000_000_000_000,
-      intervalMs: 1000,
-      records: (THROUGHPUT_PROOFS + hosts) * TEST_CIRCUIT,
-    });
+    const trace = await offlineLaneTrace("bench throughput", THROUGHPUT_PROOFS + hosts);
     const task = (index: number) => ({
       id: proofTaskId({
         ...trace.header,

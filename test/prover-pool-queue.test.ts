@@ -18,28 +18,14 @@ import { startProverServe } from "../prover-pool/serve.ts";
 import type { CheckedTrace } from "../trace/index.ts";
 import { CliProcess } from "./helpers/cli-process.ts";
 import { RedisServer } from "./helpers/redis-server.ts";
-import { buildLaneTrace, testWorkerKey, TEST_CIRCUIT } from "./helpers/segment-proof.ts";
+import { offlineLaneTrace } from "./helpers/provider-fixture.ts";
+import { TEST_CIRCUIT } from "./helpers/segment-proof.ts";
 
 let trace: CheckedTrace;
 const vkey = JSON.parse(readFileSync(circuitArtifacts(TEST_CIRCUIT).vkey, "utf8")) as unknown;
 
 beforeAll(async () => {
-  trace = await buildLaneTrace({
-    chainId: 31337n,
-    escrow: "0x00000000000000000000000000000000000000e5",
-    jobId: 16n,
-    provider: "0x0000000000000000000000000000000000000b0b",
-    terms: {
-      client: "0x0000000000000000000000000000000000000c1e",
-      token: "0x0000000000000000000000000000000000000070",
-      price: 10n ** 18n,
-      expiry: 2_000_003_600n,
-    },
-    key: await testWorkerKey("prover-pool"),
-    startMs: 2_000_000_000_000,
-    intervalMs: 1000,
-    records: 4 * TEST_CIRCUIT,
-  });
+  trace = await offlineLaneTrace("prover-pool", 4);
 });
 
 /** The task of segment `index`; `salt` makes a task of the same witness that no other test shares. */
@@ -137,6 +123,9 @@ describe("prover pool on BullMQ over Redis", () => {
           .map((l) => l.task)
           .sort(),
       ).toEqual(tasks.map((t) => t.id).sort());
+      // SIGTERM: the survivor finishes what it holds and exits cleanly.
+      await survivor.stop();
+      expect(await survivor.exited).toEqual({ code: 0, signal: null });
     } finally {
       await pool.close();
       await Promise.all(hosts.map((h) => h.stop()));

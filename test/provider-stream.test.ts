@@ -162,6 +162,8 @@ describe("payouts while the job runs", () => {
         expect(value('meterproof_provider_proofs_total{result="ok"}')).toBe(trace.segments.length);
         expect(value("meterproof_provider_seal_to_paid_seconds_count")).toBe(trace.segments.length);
         expect(value("meterproof_provider_submit_gas_total")).toBeGreaterThan(0);
+        await agent.stop();
+        expect(await agent.exited).toEqual({ code: 0, signal: null });
       } finally {
         // A worker still running (the test failed early) is stopped with its process group.
         const pidFile = join(folder, "provider-state/runs/job.pid");

@@ -10,7 +10,7 @@ import { eventsIn } from "../../chain/events.ts";
 import { jobTermsOnChain } from "../../chain/job-terms.ts";
 import { proveKeyPossession } from "../../prover/key-possession.ts";
 import type { CheckedTrace, JobRef, WorkerKey } from "../../trace/index.ts";
-import { buildLaneTrace, testGpuUuidHash, testWorkerKey } from "./segment-proof.ts";
+import { buildLaneTrace, testGpuUuidHash, testWorkerKey, TEST_CIRCUIT } from "./segment-proof.ts";
 
 /** Hardhat's development accounts 0, 1 and 2 (`npx hardhat node` prints them). */
 export const DEV_KEYS = {
@@ -88,5 +88,25 @@ export function writeTraceFile(
     key: pj.key,
     ...spec,
     onLine: (line) => appendFileSync(path, JSON.stringify(line) + "\n"),
+  });
+}
+
+/** A trace of `segments` full segments for a job on no chain: witness inputs for prover tests. */
+export async function offlineLaneTrace(worker: string, segments: number): Promise<CheckedTrace> {
+  return buildLaneTrace({
+    chainId: 31337n,
+    escrow: "0x00000000000000000000000000000000000000e5",
+    jobId: 16n,
+    provider: "0x0000000000000000000000000000000000000b0b",
+    terms: {
+      client: "0x0000000000000000000000000000000000000c1e",
+      token: "0x0000000000000000000000000000000000000070",
+      price: 10n ** 18n,
+      expiry: 2_000_003_600n,
+    },
+    key: await testWorkerKey(worker),
+    startMs: 2_000_000_000_000,
+    intervalMs: 1000,
+    records: segments * TEST_CIRCUIT,
   });
 }
