@@ -33,4 +33,9 @@ export default tseslint.config(
     files: ["**/*.js", "**/*.mjs"],
     languageOptions: { globals: globals.node },
   },
+  {
+    // The dashboard's page script runs in the browser.
+    files: ["dashboard/static/**/*.js"],
+    languageOptions: { globals: globals.browser },
+  },
 );

@@ -81,6 +81,8 @@ export {
   PLAUSIBILITY,
   type AcceptedSegment,
   type AuditReport,
+  type AuditSubject,
+  type ChainState,
   type ChainView,
   type Finding,
   type Status as AuditStatus,

@@ -1,7 +1,12 @@
-import { decodeBytes32String, toBeHex, zeroPadValue, type Provider } from "ethers";
-import { attachContract, meterproofInterface } from "../contracts/index.ts";
-import type { AcceptedSegment, ChainView } from "../verifier/audit.ts";
-import { decodeEvents, type DecodedEvent } from "./events.ts";
+import { decodeBytes32String, toBeHex, ZeroAddress, zeroPadValue, type Provider } from "ethers";
+import {
+  attachContract,
+  meterproofInterface,
+  type ComputeEscrow,
+  type WorkerRegistry,
+} from "../contracts/index.ts";
+import type { AcceptedSegment, ChainState, ChainView } from "../verifier/audit.ts";
+import { decodeEvents, type DecodedEvent, type LogPosition } from "./events.ts";
 import { getLogsInRange, mapConcurrent } from "./logs.ts";
 
 /** Block headers fetched at once when reading block times. */
@@ -14,30 +19,41 @@ export type ChainSegment = AcceptedSegment & { deviceClass: string };
 export interface JobChainView extends ChainView {
   jobId: bigint;
   provider: string;
+  /** The ERC-20 of the job's budget and payouts. */
+  token: string;
   accepted: ChainSegment[];
 }
 
 /**
  * Reads a job's history from the escrow's events: JobCreated and JobFunded (budget) and
  * SegmentAccepted (payouts in chain order, each with the weight its lane was fixed at), plus
- * each worker's registered device class and each block's time.
+ * each worker's registered device class, the rate card's weight for it when its lane started
+ * (DeviceWeightSet history) and each block's time. With `workerKeyHash` (the trace's worker) it
+ * also reads the state that decides whether the trace's other segments can still be paid.
  */
 export async function readJobChainView(args: {
   provider: Provider;
   escrow: string;
   jobId: bigint;
   fromBlock?: number;
+  workerKeyHash?: bigint;
 }): Promise<JobChainView> {
   const escrow = attachContract("ComputeEscrow", args.escrow, args.provider);
   const code = await args.provider.getCode(args.escrow);
   if (code === "0x") throw new Error(`--escrow ${args.escrow} has no contract code on this chain`);
   const job = await escrow.jobOf(args.jobId);
-  if (job.client === "0x0000000000000000000000000000000000000000")
+  if (job.client === ZeroAddress)
     throw new Error(`job ${args.jobId} does not exist on escrow ${args.escrow}`);
   const registry = attachContract("WorkerRegistry", await escrow.registry(), args.provider);
-  const events = await readEscrowEvents(args.provider, args.escrow, args.jobId, args.fromBlock ?? 0);
+  const fromBlock = args.fromBlock ?? 0;
+  const latest = await args.provider.getBlockNumber();
+  const [events, weightEvents] = await Promise.all([
+    readEscrowEvents(args.provider, args.escrow, args.jobId, fromBlock, latest),
+    readWeightHistory(args.provider, args.escrow, fromBlock, latest),
+  ]);
 
   const classes = new Map<bigint, string>();
+  const laneWeights = new Map<bigint, bigint | undefined>();
   const acceptedBlocks = [
     ...new Set(events.filter((e) => e.name === "SegmentAccepted").map((e) => e.position.blockNumber)),
   ];
@@ -59,6 +75,10 @@ export async function readJobChainView(args: {
       if (!classes.has(workerKeyHash))
         classes.set(workerKeyHash, (await registry.workerOf(workerKeyHash)).deviceClass);
       const deviceClass = classes.get(workerKeyHash)!;
+      // A lane's weight is fixed at its first segment: the rate card's weight for the class then.
+      if (!laneWeights.has(workerKeyHash))
+        laneWeights.set(workerKeyHash, weightAt(weightEvents, deviceClass, e.position));
+      const expected = laneWeights.get(workerKeyHash);
       const payout = e.args.payout as bigint;
       accepted.push({
         jobId: args.jobId,
@@ -72,6 +92,7 @@ export async function readJobChainView(args: {
         payout,
         remainingBefore: remaining,
         weightBps: BigInt(e.args.weightBps as bigint),
+        ...(expected !== undefined ? { expectedWeightBps: expected } : {}),
         deviceClass: decodeBytes32String(deviceClass),
         blockTimestamp: blockTimes.get(e.position.blockNumber)!,
         txHash: e.position.transactionHash,
@@ -79,13 +100,142 @@ export async function readJobChainView(args: {
       remaining -= payout;
     }
   }
+  const state =
+    args.workerKeyHash === undefined
+      ? undefined
+      : await readChainState({
+          provider: args.provider,
+          escrow,
+          registry,
+          jobId: args.jobId,
+          jobTag: job.jobTag,
+          workerKeyHash: args.workerKeyHash,
+          fromBlock,
+          latest,
+        });
   return {
     jobId: args.jobId,
     jobTag: job.jobTag,
     provider: job.provider,
+    token: job.token,
     pricePerH100Hour: job.price,
     maxClockSkewMs: Number(await escrow.maxClockSkewMs()),
     accepted,
+    ...(state ? { state } : {}),
+  };
+}
+
+/** The escrow's DeviceWeightSet events, in chain order. */
+async function readWeightHistory(
+  provider: Provider,
+  escrow: string,
+  fromBlock: number,
+  toBlock: number,
+): Promise<DecodedEvent[]> {
+  const topic = meterproofInterface().getEvent("DeviceWeightSet")!.topicHash;
+  const logs = await getLogsInRange(provider, { address: escrow, topics: [topic] }, fromBlock, toBlock);
+  return decodeEvents(logs).sort(byPosition);
+}
+
+/**
+ * The weight the rate card gave `deviceClass` (bytes32) just before `at`; undefined when no
+ * DeviceWeightSet for it lies in the blocks read (a later --from-block than the rate card's).
+ */
+function weightAt(
+  history: readonly DecodedEvent[],
+  deviceClass: string,
+  at: LogPosition,
+): bigint | undefined {
+  let weight: bigint | undefined;
+  for (const e of history) {
+    if (byPosition(e, { position: at }) >= 0) break;
+    if (e.args.deviceClass === deviceClass) weight = BigInt(e.args.weightBps as bigint);
+  }
+  return weight;
+}
+
+function byPosition(a: { position: LogPosition }, b: { position: LogPosition }): number {
+  return a.position.blockNumber - b.position.blockNumber || a.position.logIndex - b.position.logIndex;
+}
+
+/** uint64 max: a lane's nextStart when no later lane of its worker exists. */
+const OPEN_END = (1n << 64n) - 1n;
+const ms = (v: bigint): number => (v === OPEN_END ? Infinity : Number(v));
+
+/** The job, the worker's registry record and its lanes now: whether more segments can be paid. */
+async function readChainState(args: {
+  provider: Provider;
+  escrow: ComputeEscrow;
+  registry: WorkerRegistry;
+  jobId: bigint;
+  jobTag: bigint;
+  workerKeyHash: bigint;
+  fromBlock: number;
+  latest: number;
+}): Promise<ChainState> {
+  const { escrow, registry } = args;
+  const ledger = attachContract("UsageVerifier", await escrow.usageVerifier(), args.provider);
+  const [job, closableAt, paused, block, worker, billing, lane, started] = await Promise.all([
+    escrow.jobOf(args.jobId),
+    escrow.closableAt(args.jobId),
+    escrow.paused(),
+    args.provider.getBlock(args.latest),
+    registry.workerOf(args.workerKeyHash),
+    registry.billingStatus(args.workerKeyHash),
+    ledger.laneOf(args.jobTag, args.workerKeyHash),
+    getLogsInRange(
+      args.provider,
+      {
+        address: await ledger.getAddress(),
+        topics: [
+          meterproofInterface().getEvent("LaneStarted")!.topicHash,
+          null,
+          zeroPadValue(toBeHex(args.workerKeyHash), 32),
+        ],
+      },
+      args.fromBlock,
+      args.latest,
+    ),
+  ]);
+  if (!block) throw new Error(`block ${args.latest} is not available from this RPC endpoint`);
+  const others = decodeEvents(started).filter((e) => (e.args.jobTag as bigint) !== args.jobTag);
+  const otherLanes = await mapConcurrent(others, BLOCK_FETCH_CONCURRENCY, async (e) => {
+    const span = await ledger.laneOf(e.args.jobTag as bigint, args.workerKeyHash);
+    return {
+      jobTag: e.args.jobTag as bigint,
+      jobId: e.args.jobId as bigint,
+      market: e.args.market as string,
+      start: ms(span.start),
+      end: ms(span.end),
+    };
+  });
+  return {
+    blockTimestamp: block.timestamp,
+    paused,
+    job: {
+      closed: job.closed,
+      remaining: job.remaining,
+      createdAt: Number(job.createdAt),
+      expiry: Number(job.expiry),
+      closableAt: Number(closableAt),
+      provider: job.provider,
+    },
+    worker: {
+      provider: worker.provider,
+      deviceClass: worker.provider === ZeroAddress ? "" : decodeBytes32String(worker.deviceClass),
+      gpuUuidHash: worker.gpuUuidHash,
+      active: worker.active,
+      approved: billing.approved,
+      weightBps: worker.provider === ZeroAddress ? 0n : await escrow.deviceWeight(worker.deviceClass),
+    },
+    lane: {
+      head: lane.head,
+      start: ms(lane.start),
+      end: ms(lane.end),
+      nextStart: ms(lane.nextStart),
+      weightBps: lane.laneData,
+    },
+    otherLanes,
   };
 }
 
@@ -98,10 +248,10 @@ async function readEscrowEvents(
   escrow: string,
   jobId: bigint,
   fromBlock: number,
+  latest: number,
 ): Promise<DecodedEvent[]> {
   const iface = meterproofInterface();
   const topic = (name: string) => iface.getEvent(name)!.topicHash;
-  const latest = await provider.getBlockNumber();
   const jobTopic = zeroPadValue(toBeHex(jobId), 32);
   const jobLogs = await getLogsInRange(
     provider,
@@ -112,7 +262,5 @@ async function readEscrowEvents(
     fromBlock,
     latest,
   );
-  return decodeEvents(jobLogs).sort(
-    (a, b) => a.position.blockNumber - b.position.blockNumber || a.position.logIndex - b.position.logIndex,
-  );
+  return decodeEvents(jobLogs).sort(byPosition);
 }

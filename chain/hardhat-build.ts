@@ -1,4 +1,4 @@
-import { mkdirSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { REPO_ROOT } from "../contracts/index.ts";
 
@@ -39,4 +39,21 @@ function lockTime(): number {
   } catch {
     return Date.now();
   }
+}
+
+/**
+ * Compiles the contracts when running from a checkout (contracts/ and hardhat.config.ts next to
+ * the code, Hardhat installed); does nothing in an installed package, which ships artifacts.
+ */
+export async function buildContractsInCheckout(log: (line: string) => void): Promise<boolean> {
+  if (!existsSync(join(REPO_ROOT, "hardhat.config.ts")) || !existsSync(join(REPO_ROOT, "contracts")))
+    return false;
+  try {
+    await import("hardhat");
+  } catch {
+    return false;
+  }
+  log("compiling the contracts (Hardhat; quick when nothing changed)");
+  await buildContracts();
+  return true;
 }

@@ -10,6 +10,7 @@ export const CONTRACT_FLAGS = {
   escrow: "--escrow",
   registry: "--registry",
   credit: "--credit",
+  router: "--router",
 } as const;
 export type ContractName = keyof typeof CONTRACT_FLAGS;
 
@@ -23,6 +24,7 @@ export interface ChainOptions {
   escrow?: string;
   registry?: string;
   credit?: string;
+  router?: string;
 }
 
 /**
@@ -47,7 +49,12 @@ export function withChainOptions(
     );
   }
   for (const name of opts.contracts ?? []) {
-    const what = { escrow: "ComputeEscrow", registry: "WorkerRegistry", credit: "ComputeCredit" }[name];
+    const what = {
+      escrow: "ComputeEscrow",
+      registry: "WorkerRegistry",
+      credit: "ComputeCredit",
+      router: "SegmentVerifierRouter",
+    }[name];
     cmd.option(`${CONTRACT_FLAGS[name]} <address>`, `${what} address (or take it from --deployment)`);
   }
   if (opts.signs !== false) {

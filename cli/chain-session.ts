@@ -12,6 +12,7 @@ import {
   type Wallet,
 } from "ethers";
 import { decodeContractError } from "../chain/errors.ts";
+import { explainContractError } from "../chain/revert-reasons.ts";
 import { DeploymentFileError, readDeploymentFile, type DeploymentFile } from "../chain/deployment-file.ts";
 import { attachContract } from "../contracts/index.ts";
 import { CONTRACT_FLAGS, type ChainOptions, type ContractName } from "./chain-options.ts";
@@ -156,7 +157,7 @@ function txError(
   if (decoded) {
     const extra = hint?.(decoded.name, [...decoded.args]);
     return new CliError(
-      `${label} reverted${where}: ${decoded.text}${extra ? `: ${extra}` : ""}`,
+      `${label} refused${where}: ${explainContractError(decoded)}${extra ? `; ${extra}` : ""}`,
       EXIT_FAILED,
     );
   }

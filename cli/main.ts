@@ -16,6 +16,10 @@ import { registerDemo } from "./commands/demo.ts";
 import { registerCredit } from "./commands/credit.ts";
 import { registerVerifier } from "./commands/verifier.ts";
 import { registerConfig } from "./commands/config.ts";
+import { registerStatus } from "./commands/status.ts";
+import { registerBalance } from "./commands/balance.ts";
+import { registerNetwork } from "./commands/network.ts";
+import { registerDashboard } from "./commands/dashboard.ts";
 import { registerProvider } from "./commands/provider.ts";
 import { EXIT_BAD_INPUT, reportError } from "./output.ts";
 import { applyProjectConfig, loadProjectConfig } from "./project-config.ts";
@@ -46,6 +50,10 @@ registerDemo(program);
 registerCredit(program);
 registerVerifier(program);
 registerConfig(program);
+registerStatus(program);
+registerBalance(program);
+registerNetwork(program);
+registerDashboard(program);
 registerProvider(program);
 
 try {

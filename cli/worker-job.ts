@@ -7,6 +7,7 @@
 import { getAddress, isAddress } from "ethers";
 import { attachContract } from "../contracts/index.ts";
 import { jobTermsOnChain } from "../chain/job-terms.ts";
+import { DeploymentFileError, readDeploymentFile } from "../chain/deployment-file.ts";
 import {
   computeJobTag,
   FIELD_MODULUS,
@@ -16,6 +17,37 @@ import {
 } from "../trace/index.ts";
 import { CliError, EXIT_FAILED } from "./output.ts";
 import { connectRpc } from "./wallet.ts";
+
+/**
+ * `--escrow` and `--chain-id` from `--deployment` (flag, env or config) where not given; a flag
+ * that differs from the file is refused rather than silently preferred.
+ */
+export function escrowFromDeployment(opts: { escrow?: string; deployment?: string; chainId?: bigint }): {
+  escrow: string;
+  chainId?: bigint;
+} {
+  if (opts.deployment === undefined) {
+    if (opts.escrow === undefined) throw new CliError("give --escrow ADDRESS or --deployment FILE");
+    return { escrow: opts.escrow, ...(opts.chainId !== undefined ? { chainId: opts.chainId } : {}) };
+  }
+  let file;
+  try {
+    file = readDeploymentFile(opts.deployment);
+  } catch (err) {
+    if (err instanceof DeploymentFileError) throw new CliError(`--deployment ${err.message}`);
+    throw err;
+  }
+  const escrow = file.addresses.escrow;
+  if (opts.escrow !== undefined && isAddress(opts.escrow) && getAddress(opts.escrow) !== escrow)
+    throw new CliError(
+      `--escrow ${opts.escrow} differs from the escrow of --deployment ${opts.deployment} (${escrow})`,
+    );
+  if (opts.chainId !== undefined && opts.chainId !== file.chainId)
+    throw new CliError(
+      `--chain-id ${opts.chainId} differs from the chain of --deployment ${opts.deployment} (${file.chainId})`,
+    );
+  return { escrow: opts.escrow ?? escrow, chainId: file.chainId };
+}
 
 /** Largest price the escrow stores (uint96). */
 const MAX_PRICE = (1n << 96n) - 1n;

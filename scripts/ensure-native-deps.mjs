@@ -20,6 +20,15 @@ if (root.split(sep).includes("node_modules")) process.exit(0);
 const edrDir = join(root, "node_modules", "@nomicfoundation", "edr");
 if (!existsSync(edrDir)) process.exit(0); // production install without Hardhat
 
+// npm itself ran on an older Node: its EBADENGINE warnings are about packages that only ever run
+// on the Node 22 in node_modules/.bin, which npm scripts and npx put first on PATH.
+if (Number(process.versions.node.split(".")[0]) < 22) {
+  console.log(
+    `meterproof: npm ran on Node ${process.version}; its EBADENGINE warnings above are expected: ` +
+      "meterproof runs on the Node 22 it installs (node_modules/.bin/node), not on this one",
+  );
+}
+
 const libc = process.report?.getReport().header.glibcVersionRuntime ? "gnu" : "musl";
 const suffix =
   process.platform === "linux"

@@ -224,7 +224,7 @@ async function setupLocked(args: {
       delete stages.zkey;
       delete stages.export;
       saveStages();
-      await runPhase2({ paths, ptau: ptau.path, beacon });
+      await runPhase2({ paths, ptau: ptau.path, beacon, progress: log });
       stages.zkey = await stageRecord(root, zkeyKey, [paths.zkey]);
       saveStages();
     }

@@ -19,6 +19,8 @@ export async function runPhase2(args: {
   paths: CircuitArtifacts;
   ptau: string;
   beacon: string;
+  /** A line now and then while `zkey verify` runs (minutes for large circuits). */
+  progress?: (line: string) => void;
 }): Promise<void> {
   const { paths, ptau, beacon } = args;
   const step0 = `${paths.zkey}.0000.tmp`;
@@ -41,7 +43,7 @@ export async function runPhase2(args: {
       beaconLog,
     );
     if (ok === false) throw new CircuitError("--beacon", `was refused: ${beaconLog.errors.join("; ")}`);
-    const verifyLog = collectingLogger();
+    const verifyLog = collectingLogger((msg) => args.progress?.(`zkey verify: ${msg}`));
     // snarkjs 0.7.6's zkey verify opens the powers of tau a second time (to check the H
     // section) and never closes that handle; Node then closes it on garbage collection with
     // "Closing file descriptor N" and a DEP0137 warning. Given the bytes instead, snarkjs

@@ -102,10 +102,19 @@ export function bn128(): Promise<Bn128Ops> {
 }
 
 /** A logger that keeps snarkjs' error lines (to report why a check failed) and drops the rest. */
-export function collectingLogger(): SnarkjsLogger & { errors: string[] } {
+export function collectingLogger(
+  progress?: (msg: string) => void,
+  everyMs = 10_000,
+): SnarkjsLogger & { errors: string[] } {
   const errors: string[] = [];
-  const ignore = (): void => {};
-  return { errors, debug: ignore, info: ignore, warn: ignore, error: (msg: string) => void errors.push(msg) };
+  // snarkjs reports each step at debug/info; a long step passes one on at most every `everyMs`.
+  let last = Date.now();
+  const step = (msg: string): void => {
+    if (!progress || Date.now() - last < everyMs) return;
+    last = Date.now();
+    progress(msg);
+  };
+  return { errors, debug: step, info: step, warn: step, error: (msg: string) => void errors.push(msg) };
 }
 
 /**

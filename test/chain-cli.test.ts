@@ -4,25 +4,23 @@
  * prove, submit, withdraw, job close), with keys from the environment and a keystore.
  * Minting the client's ComputeCredit is the one setup step done with ethers directly.
  */
-import { spawn, type ChildProcess } from "node:child_process";
-import { openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { Contract, JsonRpcProvider, Network, Wallet, parseEther } from "ethers";
+import { Contract, parseEther, type JsonRpcProvider } from "ethers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadWorkerKey, sha256Hex, TraceBuilder, type JobTerms, type TraceLineJson } from "../trace/index.ts";
-import { runCli, REPO_ROOT, type CliResult } from "./helpers/cli.ts";
-import { buildContracts } from "./helpers/hardhat.ts";
+import { runCli, type CliResult } from "./helpers/cli.ts";
+import {
+  addressOf,
+  cleanEnv,
+  freePort,
+  KEYS,
+  startHardhatNode,
+  type HardhatNode,
+} from "./helpers/hardhat-node.ts";
 import { tempDir } from "./worker-helpers.ts";
 
-/** Hardhat's well-known development accounts (`npx hardhat node` prints them). */
-const KEYS = {
-  admin: "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80",
-  client: "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d",
-  provider: "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a",
-  submitter: "0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6",
-} as const;
-const address = (key: string) => new Wallet(key).address;
+const address = addressOf;
 const CLIENT = address(KEYS.client);
 const PROVIDER = address(KEYS.provider);
 const GRACE_S = 600;
@@ -33,55 +31,12 @@ const deploymentFile = join(dir, "deployment.json");
 const workerKeyFile = join(dir, "worker.key");
 const tracePath = join(dir, "job.trace.jsonl");
 const bundleDir = join(dir, "bundles");
-let node: ChildProcess | undefined;
+let chain: HardhatNode;
 let rpc = "";
-let provider: JsonRpcProvider | undefined;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-async function rpcCall(method: string, params: unknown[] = [], retry = true): Promise<unknown> {
-  let res: Response;
-  try {
-    res = await fetch(rpc, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }),
-    });
-  } catch (err) {
-    // A kept-alive socket the node closed while spawnSync blocked this process: one retry on a new one.
-    if (retry && node) return rpcCall(method, params, false);
-    throw err;
-  }
-  const body = (await res.json()) as { result?: unknown; error?: { message: string } };
-  if (body.error) throw new Error(`${method}: ${body.error.message}`);
-  return body.result;
-}
-
-async function latestBlockTime(): Promise<number> {
-  const block = (await rpcCall("eth_getBlockByNumber", ["latest", false])) as { timestamp: string };
-  return Number(BigInt(block.timestamp));
-}
-
-async function increaseTime(seconds: number): Promise<void> {
-  await rpcCall("evm_increaseTime", [seconds]);
-  await rpcCall("evm_mine");
-}
-
-/** The environment of a CLI run: no inherited meterproof variables, plus `extra`. */
-function env(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const e: NodeJS.ProcessEnv = { ...process.env };
-  for (const k of ["METERPROOF_PRIVATE_KEY", "METERPROOF_KEYSTORE_PASSWORD", "METERPROOF_RPC"]) delete e[k];
-  return { ...e, ...extra };
-}
+let provider: JsonRpcProvider;
+const latestBlockTime = () => chain.latestBlockTime();
+const increaseTime = (seconds: number) => chain.increaseTime(seconds);
+const env = (extra: Record<string, string> = {}) => cleanEnv(extra);
 
 /** Runs the CLI as the holder of `key` (or with no key at all). */
 function cli(args: string[], key?: string, extra: Record<string, string> = {}): CliResult {
@@ -99,52 +54,14 @@ function json<T>(r: CliResult): T {
 
 const onChain = () => ["--rpc", rpc, "--deployment", deploymentFile];
 
-async function stopNode(): Promise<void> {
-  provider?.destroy();
-  const child = node;
-  node = undefined;
-  if (!child || child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  child.kill("SIGTERM");
-  const timer = setTimeout(() => child.kill("SIGKILL"), 5000);
-  await exited;
-  clearTimeout(timer);
-}
-
 beforeAll(async () => {
-  await buildContracts();
-  const port = await freePort();
-  rpc = `http://127.0.0.1:${port}`;
-  const log = join(dir, "hardhat-node.log");
-  const out = openSync(log, "a");
-  // Output goes to a file: a pipe nobody reads while spawnSync runs the CLI would fill and stall the node.
-  node = spawn(
-    process.execPath,
-    [join(REPO_ROOT, "node_modules/.bin/hardhat"), "node", "--port", String(port), "--hostname", "127.0.0.1"],
-    { cwd: REPO_ROOT, stdio: ["ignore", out, out] },
-  );
-  try {
-    const until = Date.now() + 120_000;
-    for (;;) {
-      if (node.exitCode !== null) throw new Error(`hardhat node exited with ${node.exitCode}`);
-      try {
-        if ((await rpcCall("eth_chainId")) === "0x7a69") break;
-      } catch {
-        // not listening yet
-      }
-      if (Date.now() > until) throw new Error("hardhat node did not answer eth_chainId within 120 s");
-      await new Promise((r) => setTimeout(r, 250));
-    }
-  } catch (err) {
-    await stopNode();
-    throw new Error(`${(err as Error).message}\n${readFileSync(log, "utf8").slice(-2000)}`);
-  }
-  const network = Network.from(31337n);
-  provider = new JsonRpcProvider(rpc, network, { staticNetwork: network, cacheTimeout: -1 });
+  chain = await startHardhatNode(dir);
+  rpc = chain.rpc;
+  provider = chain.provider;
 });
 
 afterAll(async () => {
-  await stopNode();
+  await chain?.stop();
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -262,7 +179,10 @@ describe("on-chain commands against a hardhat node over JSON-RPC", () => {
     expect(await token.getFunction("balanceOf")(CLIENT)).toBe(parseEther("100"));
     const notMinter = cli(["credit", "mint", ...onChain(), "--to", CLIENT, "--amount", "1"], KEYS.client);
     expect(notMinter.status).toBe(1);
-    expect(notMinter.stderr).toMatch(/AccessControlUnauthorizedAccount/);
+    // A revert reads as the rule and the fix: the missing role, by name, and how to get it.
+    expect(notMinter.stderr).toContain(`${CLIENT} does not hold MINTER_ROLE`);
+    expect(notMinter.stderr).toContain(`meterproof network grant-role MINTER_ROLE ${CLIENT}`);
+    expect(notMinter.stderr.trim().split("\n")).toHaveLength(1);
 
     ok(cli(["keygen", "--out", workerKeyFile]));
     const args = [
@@ -392,6 +312,27 @@ describe("on-chain commands against a hardhat node over JSON-RPC", () => {
     expect(refused.stdout).toContain("0 segments accepted");
     expect(refused.stderr).not.toMatch(/\n\s+at /);
 
+    // A dry run asks the chain (eth_call) for its verdict and sends nothing: here, would accept;
+    // with the escrow paused, would refuse, naming the rule.
+    const dry = ok(cli(["submit", bundleDir, ...onChain(), "--dry-run"]));
+    expect(dry.stdout).toContain("3 to submit, 0 the chain would refuse (dry run)");
+    expect(ok(cli(["network", "pause", ...onChain()], KEYS.admin)).stdout).toContain("paused the escrow");
+    const paused = cli(["submit", bundleDir, ...onChain(), "--dry-run", "--json"]);
+    expect(paused.status).toBe(1);
+    expect(JSON.parse(paused.stdout).segments).toEqual(
+      [0, 1, 2].map((index) =>
+        expect.objectContaining({
+          index,
+          status: "would-be-refused",
+          reason: expect.stringMatching(/the escrow is paused.*\(EnforcedPause\)$/),
+        }),
+      ),
+    );
+    expect(paused.stderr).toMatch(
+      /the chain would refuse job \d+'s lane of worker .* \(3 segments\): the escrow is paused/,
+    );
+    ok(cli(["network", "unpause", ...onChain()], KEYS.admin));
+
     // Segment 0 alone, one transaction; anyone may submit (the payout goes to the provider).
     const first = json<Report>(
       cli(["submit", join(bundleDir, "segment-000000.json"), ...onChain(), "--json"], KEYS.submitter),
@@ -448,7 +389,12 @@ describe("on-chain commands against a hardhat node over JSON-RPC", () => {
     // The client may not close before expiry + grace period…
     const early = cli(["job", "close", ...onChain(), "--job", jobId], KEYS.client);
     expect(early.status).toBe(1);
-    expect(early.stderr).toContain("ComputeEscrow__CloseNotAllowed");
+    expect(early.stderr).toMatch(
+      new RegExp(
+        `may not close job ${jobId} now: its provider may close it at any time, its client from \\d{4}-`,
+      ),
+    );
+    expect(early.stderr).toContain("(ComputeEscrow__CloseNotAllowed)");
     // …but may after it.
     await increaseTime(3600 + GRACE_S);
     const closed = json<{ refund: string }>(

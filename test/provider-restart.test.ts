@@ -11,7 +11,7 @@ import { decodeEvents } from "../chain/events.ts";
 import type { AgentStatus } from "../provider/status.ts";
 import { CliProcess } from "./helpers/cli-process.ts";
 import { runCli } from "./helpers/cli.ts";
-import { HardhatNode } from "./helpers/hardhat-node.ts";
+import { startHardhatNode, type HardhatNode } from "./helpers/hardhat-node.ts";
 import { DEV_KEYS, providerJob, writeTraceFile, type ProviderJob } from "./helpers/provider-fixture.ts";
 import { testWorkerKey } from "./helpers/segment-proof.ts";
 import { tempDir } from "./worker-helpers.ts";
@@ -26,7 +26,7 @@ function writeConfig(folder: string, traces: string[], extra: Record<string, unk
   writeFileSync(
     join(folder, "meterproof.config.json"),
     JSON.stringify({
-      rpc: node.url,
+      rpc: node.rpc,
       provider: {
         stateDir: "state",
         jobs: traces.map((trace) => ({ trace })),
@@ -73,7 +73,7 @@ async function crashAt(folder: string, failpoint: string): Promise<CliProcess> {
 }
 
 beforeAll(async () => {
-  node = await HardhatNode.start(join(dir, "hardhat-node.log"));
+  node = await startHardhatNode(dir);
   pj = await providerJob(node.provider, { worker: "restart" });
 });
 
@@ -109,14 +109,14 @@ describe("provider agent killed with kill -9 at every stage", () => {
 
     // 3. Killed right after broadcasting the batch, with mining off: the transaction waits in
     //    the mempool; then the node drops it, as a congested mempool would.
-    await node.send("evm_setAutomine", [false]);
+    await node.call("evm_setAutomine", [false]);
     const sent = await crashAt(folder, "after-send");
     expect(bundles()).toHaveLength(SEGMENTS);
     const hash = sent.lines.find((l) => l.msg === "transaction sent")!.hash as string;
     expect(await node.provider.getTransaction(hash)).not.toBeNull();
-    await node.send("hardhat_dropTransaction", [hash]);
+    await node.call("hardhat_dropTransaction", [hash]);
     expect(await node.provider.getTransaction(hash)).toBeNull();
-    await node.send("evm_setAutomine", [true]);
+    await node.call("evm_setAutomine", [true]);
 
     // 4. Restarted: it finds the journaled transaction gone and sends the same bytes again;
     //    killed once the segments are accepted.

@@ -12,9 +12,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { decodeEvents } from "../chain/events.ts";
 import { readTrace, saveWorkerKey } from "../trace/index.ts";
 import { CliProcess } from "./helpers/cli-process.ts";
-import { freePort } from "./helpers/free-port.ts";
+import { freePort } from "./helpers/hardhat-node.ts";
 import { RedisServer } from "./helpers/redis-server.ts";
-import { HardhatNode } from "./helpers/hardhat-node.ts";
+import { startHardhatNode, type HardhatNode } from "./helpers/hardhat-node.ts";
 import { DEV_KEYS, providerJob, type ProviderJob } from "./helpers/provider-fixture.ts";
 import { busyScript, tempDir } from "./worker-helpers.ts";
 
@@ -25,7 +25,7 @@ let redis: RedisServer;
 let pj: ProviderJob;
 
 beforeAll(async () => {
-  [node, redis] = await Promise.all([HardhatNode.start(join(dir, "hardhat-node.log")), RedisServer.start()]);
+  [node, redis] = await Promise.all([startHardhatNode(dir), RedisServer.start()]);
   pj = await providerJob(node.provider, { worker: "stream", deviceClass: "CPU" });
 });
 
@@ -47,7 +47,7 @@ describe("payouts while the job runs", () => {
       writeFileSync(
         join(folder, "meterproof.config.json"),
         JSON.stringify({
-          rpc: node.url,
+          rpc: node.rpc,
           provider: {
             // The agent starts the worker itself.
             jobs: [

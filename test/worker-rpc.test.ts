@@ -10,16 +10,20 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { parseEther } from "ethers";
+import { encodeBytes32String, parseEther } from "ethers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { computeJobTag, readTrace } from "../trace/index.ts";
+import { computeJobTag, loadWorkerKey, readTrace } from "../trace/index.ts";
+import { cpuDevice } from "../worker/index.ts";
 import { runCli } from "./helpers/cli.ts";
-import { baseFixture, PRICE, type BaseFixture } from "./helpers/escrow-fixture.ts";
+import { baseFixture, keyProofFor, PRICE, type BaseFixture } from "./helpers/escrow-fixture.ts";
 import { tempDir } from "./worker-helpers.ts";
 
 const BIN = fileURLToPath(new URL("../bin/meterproof.js", import.meta.url));
 const dir = tempDir("worker-rpc");
 const keyFile = join(dir, "worker.key");
+/** Registered to the other provider, and one never registered. */
+const otherProvidersKey = join(dir, "other-provider.key");
+const unregisteredKey = join(dir, "unregistered.key");
 const marker = join(dir, "started");
 let f: BaseFixture;
 let server: Server;
@@ -40,8 +44,21 @@ async function answer(req: RpcRequest): Promise<unknown> {
 }
 
 beforeAll(async () => {
-  expect(runCli(["keygen", "--out", keyFile]).status).toBe(0);
+  for (const file of [keyFile, otherProvidersKey, unregisteredKey])
+    expect(runCli(["keygen", "--out", file]).status).toBe(0);
   f = await baseFixture();
+  // The worker key of this host, registered as the CPU host the proc sampler meters.
+  const register = async (file: string, provider: typeof f.provider, uuidHash: string) => {
+    const key = await loadWorkerKey(file);
+    const proof = await keyProofFor(f, provider, key);
+    await (
+      await f.d.registry
+        .connect(provider)
+        .registerWorker(key.keyHash, encodeBytes32String("CPU"), uuidHash, proof)
+    ).wait();
+  };
+  await register(keyFile, f.provider, cpuDevice().uuidHash);
+  await register(otherProvidersKey, f.provider2, "0x" + "ab".repeat(32));
   server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
@@ -96,13 +113,16 @@ async function worker(
   extra: string[],
   job = openJob,
   command = ["touch", marker],
-): Promise<{ status: number | null; stdout: string; stderr: string; out: string }> {
+  key = keyFile,
+): Promise<{ status: number | null; stdout: string; stderr: string; out: string; ms: number }> {
   const out = join(dir, `job-${job}-${Math.random().toString(36).slice(2)}.jsonl`);
   const args = [
     "worker",
     "run",
     "--key",
-    keyFile,
+    key,
+    "--segment",
+    "8",
     "--rpc",
     rpc,
     "--job",
@@ -119,14 +139,32 @@ async function worker(
     "--",
     ...command,
   ];
-  return { ...(await cli(args)), out };
+  const started = performance.now();
+  const r = await cli(args);
+  return { ...r, out, ms: performance.now() - started };
 }
+
+/** The worker's progress lines (`meterproof: worker: …`) apart from anything else on stderr. */
+const progress = (stderr: string) => stderr.split("\n").filter((l) => l.startsWith("meterproof: worker: "));
+const otherStderr = (stderr: string) =>
+  stderr
+    .split("\n")
+    .filter((l) => l !== "" && !l.startsWith("meterproof: worker: "))
+    .join("\n");
 
 describe("meterproof worker run --rpc", () => {
   it("takes the job's terms from the escrow: the trace's jobTag is the escrow's", async () => {
     const r = await worker(["--provider", f.provider.address], openJob, ["true"]);
-    expect(r.stderr).toBe("");
+    expect(otherStderr(r.stderr)).toBe("");
     expect(r.status).toBe(0);
+    // Progress: what was checked, the start, each seal and the end with counts.
+    const lines = progress(r.stderr);
+    expect(lines[0]).toMatch(
+      /job 1 on chain 31337 .* checked: job open, provider and terms \(from the escrow\), circuit for segments of 8 is set up, worker key registered to the provider, active and approved, device class CPU \(weight \d+ bps\) and GPU as registered$/,
+    );
+    expect(lines[1]).toMatch(/^meterproof: worker: started the command \(pid \d+\)$/);
+    expect(lines.some((l) => /sealed segment 0: records 0\.\.\d+/.test(l))).toBe(true);
+    expect(lines.at(-1)).toMatch(/the command exited with code 0: \d+ records and 1 seals written this run/);
     const trace = await readTrace(r.out);
     const job = await f.d.escrow.jobOf(openJob);
     expect(trace.header.chainId).toBe(f.chainId);
@@ -177,6 +215,90 @@ describe("meterproof worker run --rpc", () => {
       expect(existsSync(r.out)).toBe(false);
     }
   });
+
+  it("refuses, before the job starts, a key or device the registry would not pay for", async () => {
+    const key = await loadWorkerKey(keyFile);
+    const provider = ["--provider", f.provider.address];
+    const cases: {
+      why: string;
+      args: string[];
+      key?: string;
+      status: number;
+      message: RegExp;
+      before?: () => Promise<void>;
+      after?: () => Promise<void>;
+    }[] = [
+      {
+        why: "circuit",
+        args: [...provider, "--segment", "16"],
+        status: 2,
+        message:
+          /--segment 16: the circuit for segments of 16 records is not set up here.*run `meterproof setup --size 16`/,
+      },
+      {
+        why: "unregistered",
+        args: provider,
+        key: unregisteredKey,
+        status: 1,
+        message:
+          /worker key \d+ \(--key .*unregistered\.key\) is not registered in the registry 0x[0-9a-fA-F]{40}.*`meterproof worker register`/,
+      },
+      {
+        why: "other provider",
+        args: provider,
+        key: otherProvidersKey,
+        status: 1,
+        message: new RegExp(
+          `is registered to provider ${f.provider2.address}, not --provider ${f.provider.address}`,
+        ),
+      },
+      {
+        why: "class",
+        args: [...provider, "--device-class", "H100"],
+        status: 2,
+        message:
+          /the device class here is "H100" and worker key .* is registered as "CPU": pass --device-class CPU/,
+      },
+      {
+        why: "deactivated",
+        args: provider,
+        status: 1,
+        message: /is deactivated in the registry/,
+        before: async () =>
+          void (await (await f.d.registry.connect(f.provider).setActive(key.keyHash, false)).wait()),
+        after: async () =>
+          void (await (await f.d.registry.connect(f.provider).setActive(key.keyHash, true)).wait()),
+      },
+      {
+        why: "not approved",
+        args: provider,
+        status: 1,
+        message: /is not approved: this network requires an attestor's approval/,
+        before: async () =>
+          void (await (await f.d.registry.connect(f.admin).setRequireAttestation(true)).wait()),
+        after: async () =>
+          void (await (await f.d.registry.connect(f.admin).setRequireAttestation(false)).wait()),
+      },
+    ];
+    for (const c of cases) {
+      await c.before?.();
+      try {
+        const r = await worker(c.args, openJob, ["touch", marker], c.key);
+        expect(r.stderr, c.why).toMatch(c.message);
+        expect(r.stderr.trim().split("\n"), c.why).toHaveLength(1);
+        expect(r.stderr).not.toMatch(/\n\s+at /);
+        expect(r.status, c.why).toBe(c.status);
+        // The command never ran: no device time was spent on a trace nobody pays for.
+        expect(existsSync(marker), c.why).toBe(false);
+        expect(existsSync(r.out), c.why).toBe(false);
+        console.log(
+          `worker run refused (${c.why}) ${Math.round(r.ms)} ms after it was started, before the job`,
+        );
+      } finally {
+        await c.after?.();
+      }
+    }
+  });
 });
 
 describe("meterproof job create", () => {
@@ -221,13 +343,19 @@ describe("meterproof job create", () => {
       ...options,
       "--sampler",
       "proc",
+      "--segment",
+      "8",
       "--out",
       out,
       "--",
       "true",
     ]);
-    expect(run.stderr).toBe("");
+    expect(otherStderr(run.stderr)).toBe("");
     expect(run.status).toBe(0);
+    // Without a chain it says which checks it could not make.
+    expect(progress(run.stderr)[0]).toContain(
+      "skipped: job open, worker key registered and approved, device class: no --rpc, METERPROOF_RPC or rpc in meterproof.config.json",
+    );
     const trace = await readTrace(out);
     expect(trace.header.jobTag).toBe(job.jobTag);
   });

@@ -1,5 +1,7 @@
+import { checkPayable, compareDevice } from "./audit-state.ts";
 import {
   EMPTY_OUTPUT_SHA256,
+  H100_WEIGHT_BPS,
   TraceChecker,
   TraceError,
   readLines,
@@ -36,8 +38,13 @@ export interface AcceptedSegment {
   payout: bigint;
   /** The job's unpaid budget just before this segment (deposits minus earlier payouts). */
   remainingBefore: bigint;
-  /** Rate-card weight of the worker's device class when the segment was accepted (H100-equivalent bps). */
+  /** The weight the escrow applied (H100-equivalent bps): its lane's, fixed when the lane started. */
   weightBps: bigint;
+  /**
+   * The rate card's weight, when the lane started, of the class the registry holds for the worker
+   * (DeviceWeightSet history): what `weightBps` must be. Undefined when not read.
+   */
+  expectedWeightBps?: bigint;
   /** Timestamp (unix seconds) of the block that accepted it. */
   blockTimestamp: number;
   txHash: string;
@@ -51,19 +58,83 @@ export interface ChainView {
   accepted: AcceptedSegment[];
   /** Allowed clock skew between worker and chain, in ms. */
   maxClockSkewMs: number;
+  /**
+   * The chain's current state for the trace's job, worker and lanes (chain/audit-view.ts reads
+   * it). With it the audit compares the trace's device with the registry and says why a
+   * segment not on chain can no longer be paid; without it such a segment is only "not on
+   * chain yet".
+   */
+  state?: ChainState;
+}
+
+/** The chain now, as far as it decides whether the trace's segments can still be paid. */
+export interface ChainState {
+  /** Time of the latest block (unix seconds). */
+  blockTimestamp: number;
+  paused: boolean;
+  job: {
+    closed: boolean;
+    /** Budget not yet paid out (token base units). */
+    remaining: bigint;
+    /** Unix seconds. */
+    createdAt: number;
+    expiry: number;
+    /** From when the client may close it (unix seconds). */
+    closableAt: number;
+    provider: string;
+  };
+  /** The registry's record of the trace's worker key. */
+  worker: {
+    /** Zero address when the key is not registered. */
+    provider: string;
+    /** The class the key was registered with, as text. */
+    deviceClass: string;
+    /** 0x hex; zero after the GPU was released (the key is then off for good). */
+    gpuUuidHash: string;
+    active: boolean;
+    /** Approved, or approval not required. */
+    approved: boolean;
+    /** The rate card's weight of its class now (H100-equivalent bps). */
+    weightBps: bigint;
+  };
+  /** This job's lane of the worker (head 0: not started). */
+  lane: { head: bigint; start: number; end: number; nextStart: number; weightBps: bigint };
+  /** The worker's other started lanes, in any marketplace on this UsageVerifier. */
+  otherLanes: { jobTag: bigint; jobId: bigint; market: string; start: number; end: number }[];
+}
+
+/** What the report is about: the file, and the chain, escrow and job its header binds it to. */
+export interface AuditSubject {
+  file: string;
+  chainId: string;
+  escrow: string;
+  jobId: string;
+  workerKeyHash: string;
+  deviceClass: string;
 }
 
 export interface AuditReport {
   ok: boolean;
+  /** Undefined when the header could not be read. */
+  subject?: AuditSubject;
+  /** Checks not run, each with why (e.g. no chain to compare with). */
+  skipped: string[];
   counts: Record<Status, number>;
   findings: Finding[];
   summary: {
     records: number;
     segments: number;
     usage: string;
+    /** Hours of one fully busy device of the trace's class (`deviceClass`-hours; GPU-hours for a GPU). */
     gpuHours: number;
+    /** The header's device class: the unit of `gpuHours`. */
+    deviceClass?: string;
     onChainSegments?: number;
     paid?: string;
+    /** The weight the escrow applied to this worker's segments (H100-equivalent bps), when on chain. */
+    weightBps?: string;
+    /** The segments on chain in H100-equivalent hours (usage × weight), when on chain. */
+    h100EquivalentHours?: number;
   };
 }
 
@@ -84,7 +155,11 @@ export const PLAUSIBILITY = {
  * plausibility checks, and (with a chain view) compares each accepted segment, its payout
  * and its block time with the trace. Returns every finding; `ok` is false on any failure.
  */
-export async function auditTrace(tracePath: string, chain?: ChainView): Promise<AuditReport> {
+export async function auditTrace(
+  tracePath: string,
+  chain?: ChainView,
+  options: { noChainReason?: string } = {},
+): Promise<AuditReport> {
   const findings: Finding[] = [];
   const add = (f: Finding) => findings.push(f);
   const checker = new TraceChecker();
@@ -173,8 +248,20 @@ export async function auditTrace(tracePath: string, chain?: ChainView): Promise<
   for (const f of findings) counts[f.status]++;
   const usage = records.reduce((s, r) => s + BigInt(r.tEnd - r.tStart) * BigInt(r.utilBps), 0n);
   const mine = chain?.accepted.filter((a) => header && a.workerKeyHash === header.workerKeyHash);
+  const weights = [...new Set(mine?.map((a) => a.weightBps))];
+  const weighted = mine?.reduce((s, a) => s + a.usage * a.weightBps, 0n) ?? 0n;
+  const skipped: string[] = [];
+  if (!chain) skipped.push(`chain: ${options.noChainReason ?? "no chain view given"}`);
+  else {
+    if (!chain.state)
+      skipped.push("device, payable: the chain view holds no current state of the job and worker");
+    if (mine?.some((a) => a.expectedWeightBps === undefined))
+      skipped.push("weight: the rate card's history for the worker's class is not in the blocks read");
+  }
   return {
     ok: counts.fail === 0,
+    ...(header ? { subject: subjectOf(tracePath, header) } : {}),
+    skipped,
     counts,
     findings,
     summary: {
@@ -182,10 +269,27 @@ export async function auditTrace(tracePath: string, chain?: ChainView): Promise<
       segments: segments.length,
       usage: usage.toString(),
       gpuHours: usageToGpuHours(usage),
+      ...(header ? { deviceClass: header.device.class } : {}),
       ...(mine
-        ? { onChainSegments: mine.length, paid: mine.reduce((s, a) => s + a.payout, 0n).toString() }
+        ? {
+            onChainSegments: mine.length,
+            paid: mine.reduce((s, a) => s + a.payout, 0n).toString(),
+            ...(weights.length === 1 ? { weightBps: weights[0]!.toString() } : {}),
+            h100EquivalentHours: usageToGpuHours(weighted / H100_WEIGHT_BPS),
+          }
         : {}),
     },
+  };
+}
+
+function subjectOf(file: string, header: TraceHeader): AuditSubject {
+  return {
+    file,
+    chainId: header.chainId.toString(),
+    escrow: header.escrow,
+    jobId: header.jobId.toString(),
+    workerKeyHash: header.workerKeyHash.toString(),
+    deviceClass: header.device.class,
   };
 }
 
@@ -337,6 +441,17 @@ function compareWithChain(
       price: chain.pricePerH100Hour,
       remainingBudget: a.remainingBefore,
     });
+    if (a.expectedWeightBps !== undefined && a.weightBps !== a.expectedWeightBps) {
+      add({
+        check: "weight",
+        status: "fail",
+        segment: s.index,
+        message:
+          `paid at weight ${a.weightBps} bps, but the rate card gave the worker's registered class ` +
+          `${a.expectedWeightBps} bps when its lane started`,
+      });
+      continue;
+    }
     if (a.payout !== expectedPayout) {
       add({
         check: "payout",
@@ -363,7 +478,18 @@ function compareWithChain(
     message: `${matched} on-chain segments match the trace's seals, payouts and block times`,
   });
   const unproven = segments.filter((s) => !proven.has(s.index));
-  if (unproven.length > 0) {
+  if (chain.state) {
+    const mine = chain.accepted.filter((a) => a.workerKeyHash === header.workerKeyHash);
+    compareDevice(header, chain.state, mine, add);
+    checkPayable({
+      header,
+      segments,
+      unproven,
+      state: chain.state,
+      maxClockSkewMs: chain.maxClockSkewMs,
+      add,
+    });
+  } else if (unproven.length > 0) {
     add({
       check: "chain",
       status: "warn",

@@ -3,7 +3,15 @@ import { existsSync, writeFileSync } from "node:fs";
 import { resolve as resolvePath } from "node:path";
 import { constants as osConstants } from "node:os";
 import type { Readable, Writable } from "node:stream";
-import { JsonlAppender, MAX_INTERVAL_MS, TraceBuilder, type JobRef, type WorkerKey } from "../trace/index.ts";
+import {
+  JsonlAppender,
+  MAX_INTERVAL_MS,
+  TraceBuilder,
+  type JobRef,
+  type TraceLineJson,
+  type TraceSealJson,
+  type WorkerKey,
+} from "../trace/index.ts";
 import { IntervalAggregator, type IntervalValues } from "./aggregate.ts";
 import { WorkerError } from "./errors.ts";
 import { fileSha256, IntervalOutputHasher } from "./output-hasher.ts";
@@ -40,6 +48,8 @@ export interface RunJobOptions {
   cwd?: string;
   env?: NodeJS.ProcessEnv;
   onWarning?: (message: string) => void;
+  /** Called once each seal line is on disk (progress for the operator). */
+  onSeal?: (seal: TraceSealJson) => void;
 }
 
 export interface RunJobResult {
@@ -167,7 +177,10 @@ export async function startJob(opts: RunJobOptions): Promise<JobHandle> {
   try {
     if (!resumed) writeFileSync(opts.tracePath, "", { flag: "wx", mode: 0o644 });
     appender = new JsonlAppender(opts.tracePath);
-    const sink = (line: unknown) => appender.append(line);
+    const sink = (line: TraceLineJson) => {
+      appender.append(line);
+      if (line.type === "seal") opts.onSeal?.(line);
+    };
     builder = resumed
       ? TraceBuilder.resume(resumed.trace, opts.key, sink)
       : TraceBuilder.start(

@@ -57,6 +57,10 @@ export function registerDeploy(program: Command): void {
     const { writeDeploymentFile, deploymentToJson } = await import("../../chain/deployment-file.ts");
     const { toJsonText } = await import("../chain-session.ts");
 
+    // In a checkout, compile first: the verifiers `meterproof setup` generated join the build
+    // (Hardhat's cache makes this quick when nothing changed). An installed package ships its artifacts.
+    const { buildContractsInCheckout } = await import("../../chain/hardhat-build.ts");
+    await buildContractsInCheckout((line) => console.error(`meterproof: ${line}`));
     const maxClockSkewMs = nonNegativeInt("--max-clock-skew-ms", opts.maxClockSkewMs, 2 ** 48);
     const closeGracePeriod = nonNegativeInt("--close-grace-period", opts.closeGracePeriod, 2 ** 48);
     let sizes: number[];
@@ -76,14 +80,14 @@ export function registerDeploy(program: Command): void {
       for (const size of sizes) {
         if (!hasVerifierArtifact(size))
           throw new CliError(
-            `--sizes ${size}: the verifier ${verifierContractName(size)} is not built: run \`meterproof setup --size ${size}\` and then \`npx hardhat build\``,
+            `--sizes ${size}: the verifier ${verifierContractName(size)} is not built: run \`meterproof setup --size ${size}\` first`,
           );
       }
     } else {
       sizes = [8, 64].filter((size) => hasVerifierArtifact(size));
       if (sizes.length === 0)
         throw new CliError(
-          "no circuit verifier is built: run `meterproof setup --size 64` (or 8) and then `npx hardhat build`, or name sizes with --sizes",
+          "no circuit verifier is built: run `meterproof setup --size 64` (or 8) first, or name sizes with --sizes",
         );
     }
     for (const name of ["ComputeCredit", "WorkerRegistry", "SegmentVerifierRouter", "ComputeEscrow"]) {
@@ -148,5 +152,13 @@ export function registerDeploy(program: Command): void {
     for (const [name, address] of rows) console.log(`  ${name.padEnd(width)}${address}`);
     console.log(`network admin (every role): ${deployment.deployer}`);
     console.log(`wrote ${out} (Ignition journal in ${journalDir})`);
+    if (opts.requireAttestation) {
+      // Without these two steps no worker of this network can ever be paid.
+      console.log(
+        "workers earn only once an attestor approves them: grant the role " +
+          "(`meterproof network grant-role ATTESTOR_ROLE ADDRESS`), then the attestor approves each worker key " +
+          "(`meterproof worker approve`, or `meterproof attest` with hardware evidence)",
+      );
+    }
   });
 }

@@ -2,6 +2,7 @@ import { InvalidArgumentError, type Command } from "commander";
 import type { ChainSession } from "../chain-session.ts";
 import { withChainOptions, type ChainOptions } from "../chain-options.ts";
 import { CliError, EXIT_FAILED } from "../output.ts";
+import { registerJobList } from "./job-list.ts";
 
 interface CreateOptions extends ChainOptions {
   provider: string;
@@ -29,18 +30,9 @@ export function tokenAddress(
   return credit;
 }
 
-/** Explains when a job may be closed, for a CloseNotAllowed revert. */
-export function closeHint(name: string, args: readonly unknown[]): string | undefined {
-  if (name !== "ComputeEscrow__CloseNotAllowed") return undefined;
-  const at = Number(args[2]);
-  return (
-    `the job's client may close it from ${new Date(at * 1000).toISOString()} (expiry + grace period) or once its ` +
-    "budget is spent; its provider may close it at any time"
-  );
-}
-
 export function registerJob(program: Command): void {
   const job = program.command("job").description("create, close and inspect compute jobs in the escrow");
+  registerJobList(job);
 
   const create = job
     .command("create")
@@ -171,7 +163,7 @@ export function registerJob(program: Command): void {
     const session = await openSession(opts, { contracts: ["escrow"], signs: true });
     try {
       const escrow = attachContract("ComputeEscrow", addressOf(session, "escrow"), session.signer());
-      const receipt = await sendTx(`closeJob(${opts.job})`, () => escrow.closeJob(opts.job), closeHint);
+      const receipt = await sendTx(`closeJob(${opts.job})`, () => escrow.closeJob(opts.job));
       const ev = eventsIn(receipt, "JobClosed")[0];
       const job = await escrow.jobOf(opts.job);
       const info = await tokenInfo(session, job.token);

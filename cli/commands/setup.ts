@@ -30,11 +30,25 @@ export function registerSetup(program: Command): void {
       "--check",
       "only check that the verification key and verifier match the zkey in the manifest; exit 1 if not",
     )
+    .option("--json", "print the result as JSON on stdout (progress goes to stderr)")
     .action(
-      async (opts: { size: number; ptau?: string; beacon?: string; force?: boolean; check?: boolean }) => {
+      async (opts: {
+        size: number;
+        ptau?: string;
+        beacon?: string;
+        force?: boolean;
+        check?: boolean;
+        json?: boolean;
+      }) => {
+        // With --json, stdout carries only the result.
+        const say = opts.json ? (line: string) => console.error(line) : (line: string) => console.log(line);
         try {
           if (opts.check) {
             const result = await checkSetup({ size: opts.size });
+            if (opts.json)
+              console.log(
+                JSON.stringify({ size: opts.size, ok: result.ok, problems: result.problems }, null, 2),
+              );
             if (!result.ok) {
               for (const p of result.problems) console.error(`  ${p}`);
               throw new CliError(
@@ -42,10 +56,10 @@ export function registerSetup(program: Command): void {
                 EXIT_FAILED,
               );
             }
-            console.log(
+            say(
               `segment_${opts.size} and key_possession: verification keys and verifiers match the zkeys pinned in their manifests`,
             );
-            if (result.manifest?.setup.insecure) console.log(INSECURE_BANNER[0]);
+            if (result.manifest?.setup.insecure) say(INSECURE_BANNER[0]!);
             return;
           }
           const t0 = performance.now();
@@ -54,9 +68,20 @@ export function registerSetup(program: Command): void {
             ...(opts.ptau ? { ptau: opts.ptau } : {}),
             ...(opts.beacon ? { beacon: opts.beacon } : {}),
             ...(opts.force ? { force: true } : {}),
-            log: (line) => console.log(line),
+            log: say,
           });
           const { manifest } = result;
+          if (opts.json) {
+            const seconds = (performance.now() - t0) / 1000;
+            console.log(
+              JSON.stringify(
+                { size: opts.size, seconds, manifest, keyPossession: result.keyPossession?.manifest },
+                null,
+                2,
+              ),
+            );
+            return;
+          }
           console.log(
             `setup of segment_${opts.size} done in ${((performance.now() - t0) / 1000).toFixed(1)} s: ` +
               `${manifest.circuit.constraints} constraints, zkey sha256 ${manifest.artifacts.zkey.sha256}`,

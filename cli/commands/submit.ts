@@ -16,7 +16,9 @@ interface SegmentOutcome {
   jobId: bigint;
   workerKeyHash: bigint;
   index: number;
-  status: "already-accepted" | "accepted" | "not-submitted" | "would-submit";
+  status: "already-accepted" | "accepted" | "not-submitted" | "would-submit" | "would-be-refused";
+  /** Why the chain would refuse it (dry run) or did not get it. */
+  reason?: string;
   payout?: bigint;
   /** The transaction's gas divided among the segments it carried. */
   gasUsed?: bigint;
@@ -88,7 +90,11 @@ export function registerSubmit(program: Command): void {
         "size per transaction), up to --max-batch per transaction",
     )
     .option("--max-batch <n>", "segments per batch transaction", "16")
-    .option("--dry-run", "print what would be submitted and send nothing (needs no key)");
+    .option(
+      "--dry-run",
+      "send nothing (needs no key): check every bundle, and ask the chain (eth_call) whether it would accept each " +
+        "lane's next segment, naming the rule it would refuse by",
+    );
   withChainOptions(cmd, { contracts: ["escrow"] }).action(async (paths: string[], opts: SubmitOptions) => {
     const maxBatch = Number(opts.maxBatch);
     if (!Number.isInteger(maxBatch) || maxBatch < 1 || maxBatch > 256)
@@ -198,12 +204,56 @@ export function registerSubmit(program: Command): void {
         );
       });
 
+      // A lane's first segment names the worker's lane before it in time (chain/lane-order.ts).
+      const entryFor = async (s: BundleEntry) => {
+        const { jobId, submission } = submissionFromBundle(s.bundle);
+        if (submission.prevHead === 0n)
+          submission.laneAfter = await laneAfterFor({
+            provider: session.rpc.provider,
+            escrow: escrowAddress,
+            jobId,
+            workerKeyHash: submission.workerKeyHash,
+            tFirst: BigInt(s.bundle.segment.tFirst),
+            ...(session.deployment ? { fromBlock: session.deployment.block } : {}),
+          });
+        return { jobId, submission: toSubmissionInput(submission) };
+      };
+
       if (opts.dryRun) {
-        for (const s of valid) {
-          outcomes.push(outcome(s, "would-submit"));
-          say(
-            `job ${s.bundle.job.jobId} worker ${short(s.bundle.job.workerKeyHash)} segment ${s.bundle.segment.index}: would submit (${s.path})`,
-          );
+        // The chain's own verdict on each lane's next segment (an eth_call of submitSegment): a
+        // window before the worker's billed time, an unknown or unapproved key, a paused escrow.
+        // Later segments of a lane chain from it, so they share its verdict.
+        const { decodeContractError } = await import("../../chain/errors.ts");
+        const { explainContractError } = await import("../../chain/revert-reasons.ts");
+        for (const lane of groupBy(
+          valid,
+          (s) => `${s.bundle.job.jobId}:${s.bundle.job.workerKeyHash}`,
+        ).values()) {
+          const first = lane[0]!;
+          const { jobId, submission } = await entryFor(first);
+          let reason: string | undefined;
+          try {
+            await escrow.submitSegment.staticCall(jobId, submission);
+          } catch (err) {
+            const decoded = decodeContractError(err);
+            if (!decoded) throw err;
+            reason = explainContractError(decoded);
+          }
+          for (const s of lane) {
+            const where = `job ${s.bundle.job.jobId} worker ${short(s.bundle.job.workerKeyHash)} segment ${s.bundle.segment.index}`;
+            if (reason === undefined) {
+              outcomes.push(outcome(s, "would-submit"));
+              say(`${where}: would submit (${s.path})`);
+            } else {
+              outcomes.push({ ...outcome(s, "would-be-refused"), reason });
+              say(`${where}: the chain would refuse it: ${reason}`);
+            }
+          }
+          if (reason !== undefined)
+            problems.push(
+              `${first.path}: the chain would refuse job ${jobId}'s lane of worker ${short(first.bundle.job.workerKeyHash)} ` +
+                `(${plural(lane.length, "segment")}): ${reason}`,
+            );
         }
       } else {
         // Batches may mix jobs (one transaction settles a provider's backlog) but not circuits.
@@ -212,20 +262,7 @@ export function registerSubmit(program: Command): void {
           : valid.map((s) => [s]);
         for (const group of groups) {
           const subs: { jobId: bigint; submission: SubmissionInput }[] = [];
-          for (const s of group) {
-            const { jobId, submission } = submissionFromBundle(s.bundle);
-            // A lane's first segment names the worker's lane before it in time (chain/lane-order.ts).
-            if (submission.prevHead === 0n)
-              submission.laneAfter = await laneAfterFor({
-                provider: session.rpc.provider,
-                escrow: escrowAddress,
-                jobId,
-                workerKeyHash: submission.workerKeyHash,
-                tFirst: BigInt(s.bundle.segment.tFirst),
-                ...(session.deployment ? { fromBlock: session.deployment.block } : {}),
-              });
-            subs.push({ jobId, submission: toSubmissionInput(submission) });
-          }
+          for (const s of group) subs.push(await entryFor(s));
           const what =
             group.length === 1
               ? `job ${group[0]!.bundle.job.jobId} segment ${group[0]!.bundle.segment.index} (${group[0]!.path})`
@@ -295,7 +332,8 @@ export function registerSubmit(program: Command): void {
       console.log(
         `${plural(summary.accepted, "segment")} accepted, ${summary.alreadyAccepted} already accepted` +
           (opts.dryRun
-            ? `, ${outcomes.filter((o) => o.status === "would-submit").length} to submit (dry run)`
+            ? `, ${outcomes.filter((o) => o.status === "would-submit").length} to submit, ` +
+              `${outcomes.filter((o) => o.status === "would-be-refused").length} the chain would refuse (dry run)`
             : "") +
           (summary.accepted > 0 ? `; ${summary.totalGas.toLocaleString("en-US")} gas in all` : ""),
       );

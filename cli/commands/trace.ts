@@ -12,6 +12,8 @@ export function registerTrace(program: Command): void {
     .option("--json", "print the summary as JSON")
     .action(async (file: string, opts: { json?: boolean }) => {
       const { readTrace, usageToGpuHours, TraceError } = await import("../../trace/index.ts");
+      const { requireFile } = await import("../paths.ts");
+      requireFile("FILE", file);
       let t;
       try {
         t = await readTrace(file);
@@ -63,7 +65,10 @@ export function registerTrace(program: Command): void {
       console.log(`  records    ${summary.records} (${t.unsealedRecords} not yet sealed)`);
       console.log(`  segments   ${summary.segments} of up to ${t.header.segmentSize} records`);
       console.log(
-        `  usage      ${formatGpuHours(summary.gpuHours)} GPU-hours (${summary.usage} bps·ms), sealed ${formatGpuHours(summary.sealedGpuHours)}`,
+        // Hours of this device fully used: a CPU trace is not GPU time, and the escrow pays these
+        // hours at the device class's weight in H100-equivalent hours (`meterproof status`).
+        `  usage      ${formatGpuHours(summary.gpuHours)} ${t.header.device.class}-hours (${summary.usage} bps·ms, ` +
+          `paid at the ${t.header.device.class} weight), sealed ${formatGpuHours(summary.sealedGpuHours)}`,
       );
       if (first && last) console.log(`  window     ${formatTime(first.tStart)} .. ${formatTime(last.tEnd)}`);
     });

@@ -15,6 +15,8 @@ export function registerVerify(program: Command): void {
       const { verifyBundles } = await import("../../verifier/batch-verify.ts");
       const { loadVerificationKeys } = await import("../../verifier/load-keys.ts");
       const { circuitConfig } = await import("../../circuits/index.ts");
+      const { requireFile } = await import("../paths.ts");
+      for (const f of files) requireFile("BUNDLE", f);
       const { keys, problems } = await loadVerificationKeys(circuitConfig.sizes);
       for (const p of problems) console.error(`meterproof: ${p}`);
       let failed = 0;

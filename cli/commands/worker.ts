@@ -1,6 +1,7 @@
 import { InvalidArgumentError, Option, type Command } from "commander";
 import { CliError, EXIT_FAILED } from "../output.ts";
 import { registerWorkerRegister } from "./worker-register.ts";
+import { registerWorkerList } from "./worker-list.ts";
 
 function uint(name: string) {
   return (v: string): bigint => {
@@ -23,6 +24,7 @@ interface RunOptions {
   key: string;
   job: bigint;
   escrow: string;
+  deployment?: string;
   chainId?: bigint;
   provider: string;
   rpc?: string;
@@ -37,6 +39,8 @@ interface RunOptions {
   segment: number;
   output: string[];
   resume?: boolean;
+  circuitCheck: boolean;
+  quiet?: boolean;
 }
 
 const FORWARDED = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
@@ -46,6 +50,7 @@ export function registerWorker(program: Command): void {
     .command("worker")
     .description("run jobs under a worker that meters the device and writes a signed trace");
   registerWorkerRegister(worker);
+  registerWorkerList(worker);
   worker
     .command("run")
     .description(
@@ -55,7 +60,13 @@ export function registerWorker(program: Command): void {
     .argument("<command...>", "the job to run, after --")
     .requiredOption("--key <file>", "worker key file (meterproof keygen)")
     .requiredOption("--job <id>", "job id in the escrow", uint("--job"))
-    .requiredOption("--escrow <address>", "ComputeEscrow contract address")
+    .option("--escrow <address>", "ComputeEscrow contract address (default: the escrow of --deployment)")
+    .addOption(
+      new Option(
+        "--deployment <file>",
+        "deployment file written by `meterproof deploy` (or `deployment` in the config)",
+      ).env("METERPROOF_DEPLOYMENT"),
+    )
     .option("--chain-id <id>", "chain id the escrow lives on (required without --rpc)", uint("--chain-id"))
     .requiredOption("--provider <address>", "provider (payout) address bound into the trace")
     .addOption(
@@ -82,11 +93,17 @@ export function registerWorker(program: Command): void {
     .option("--segment <n>", "records per sealed segment (the circuit size; docs/segment-size.md)", int, 128)
     .option("--output <path>", "an output file to hash into the last record (repeatable)", collect, [])
     .option("--resume", "continue an interrupted trace: drop a torn last line, keep seq and time going")
+    .option(
+      "--no-circuit-check",
+      "start even when the circuit of --segment is not set up here (another machine proves)",
+    )
+    .option("--quiet", "print no progress lines (start, seals, end); warnings and errors still go to stderr")
     .action(async (command: string[], opts: RunOptions) => {
       const { isAddress } = await import("ethers");
       const { loadWorkerKey, TraceError } = await import("../../trace/index.ts");
       const { openSampler, startJob, JobStartError, WorkerError } = await import("../../worker/index.ts");
-      const { resolveWorkerJob } = await import("../worker-job.ts");
+      const { resolveWorkerJob, escrowFromDeployment } = await import("../worker-job.ts");
+      Object.assign(opts, escrowFromDeployment(opts));
       for (const [flag, value] of [
         ["--escrow", opts.escrow],
         ["--provider", opts.provider],
@@ -98,9 +115,11 @@ export function registerWorker(program: Command): void {
       }
       if (!["nvml", "proc", "auto"].includes(opts.sampler))
         throw new CliError(`--sampler must be nvml, proc or auto, got ${opts.sampler}`);
+      const { requireWritableFile } = await import("../paths.ts");
+      requireWritableFile("--out", opts.out);
       const warn = (m: string) => console.error(`meterproof: warning: ${m}`);
       // The job and the terms its tag commits to are settled before anything starts.
-      const { job } = await resolveWorkerJob(
+      const { job, from } = await resolveWorkerJob(
         {
           job: opts.job,
           escrow: opts.escrow,
@@ -112,6 +131,16 @@ export function registerWorker(program: Command): void {
         },
         warn,
       );
+      // Cheap local checks first: a missing circuit is known before the key or the device is touched.
+      const { checkCircuitBuilt, checkWorkerOnChain } = await import("../worker-prechecks.ts");
+      const checked: string[] = [
+        from === "chain" ? "job open, provider and terms (from the escrow)" : "job terms and tag",
+      ];
+      const skipped: string[] = [];
+      if (opts.circuitCheck) {
+        checkCircuitBuilt(opts.segment);
+        checked.push(`circuit for segments of ${opts.segment} is set up`);
+      } else skipped.push("circuit (--no-circuit-check)");
       let key, sampler;
       try {
         // Both are slow (EdDSA set-up, a cold GPU driver): do them side by side.
@@ -128,6 +157,32 @@ export function registerWorker(program: Command): void {
       } catch (err) {
         throw err instanceof WorkerError ? new CliError(err.message) : err;
       }
+      if (opts.rpc !== undefined) {
+        checked.push(
+          ...(await checkWorkerOnChain({
+            rpc: opts.rpc,
+            escrow: opts.escrow,
+            provider: opts.provider,
+            workerKeyHash: key.keyHash,
+            deviceClass: sampler.device.class,
+            deviceUuidHash: sampler.device.uuidHash,
+            keyFile: opts.key,
+          })),
+        );
+      } else {
+        skipped.push(
+          "job open, worker key registered and approved, device class: no --rpc, METERPROOF_RPC or rpc in meterproof.config.json",
+        );
+      }
+      const say = (m: string) => {
+        if (!opts.quiet) console.error(`meterproof: worker: ${m}`);
+      };
+      say(
+        `job ${job.jobId} on chain ${job.chainId} (escrow ${job.escrow}), worker key ${key.keyHash}, ` +
+          `${sampler.device.class} ${JSON.stringify(sampler.device.name)} via ${sampler.kind}: records of ` +
+          `${opts.intervalMs} ms sealed every ${opts.segment}; checked: ${checked.join(", ")}` +
+          (skipped.length > 0 ? `; skipped: ${skipped.join("; ")}` : ""),
+      );
       let handle;
       try {
         handle = await startJob({
@@ -143,6 +198,11 @@ export function registerWorker(program: Command): void {
           ...(opts.resume ? { resume: true } : {}),
           ...(opts.deviceClass !== undefined ? { deviceClass: opts.deviceClass } : {}),
           onWarning: warn,
+          onSeal: (seal) =>
+            say(
+              `sealed segment ${seal.segment}: records ${seal.firstSeq}..${seal.lastSeq}, ` +
+                `${((seal.tLast - seal.tFirst) / 1000).toFixed(1)} s, usage ${seal.usage} bps·ms`,
+            ),
         });
       } catch (err) {
         if (err instanceof JobStartError) throw new CliError(err.message, err.exitCode);
@@ -154,9 +214,14 @@ export function registerWorker(program: Command): void {
       // The job runs in its own process group: pass the operator's signals on, then finish the trace.
       const forward = (signal: NodeJS.Signals) => handle.kill(signal);
       for (const s of FORWARDED) process.on(s, forward);
+      say(`started the command (pid ${handle.pid})`);
       try {
         const result = await handle.done;
         process.exitCode = result.exitCode;
+        say(
+          `the command ${result.signal ? `ended on ${result.signal}` : `exited with code ${result.exitCode}`}: ` +
+            `${result.records} records and ${result.seals} seals written this run, trace ${opts.out}`,
+        );
       } finally {
         for (const s of FORWARDED) process.off(s, forward);
       }

@@ -2,10 +2,11 @@ import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
-import { encodeBytes32String, formatUnits, parseUnits } from "ethers";
+import { encodeBytes32String, formatUnits, parseUnits, type Provider } from "ethers";
 import { network } from "hardhat";
 import { readJobChainView } from "../../chain/audit-view.ts";
 import { buildContracts } from "../../chain/hardhat-build.ts";
+import type { DashboardDeployment } from "../../dashboard/chain-index.ts";
 import { deployMeterproof } from "../../chain/deploy.ts";
 import { eventsIn } from "../../chain/events.ts";
 import { jobTermsOnChain } from "../../chain/job-terms.ts";
@@ -15,13 +16,7 @@ import { proveKeyPossession } from "../../prover/key-possession.ts";
 import { loadProvingCircuit } from "../../prover/load-circuit.ts";
 import { proveTrace } from "../../prover/prove-trace.ts";
 import { runSetup } from "../../setup/index.ts";
-import {
-  generateWorkerKey,
-  readTrace,
-  sha256Hex,
-  usageToGpuHours,
-  type ProofBundleJson,
-} from "../../trace/index.ts";
+import { generateWorkerKey, readTrace, usageToGpuHours, type ProofBundleJson } from "../../trace/index.ts";
 import { auditTrace, type AuditReport } from "../../verifier/audit.ts";
 import { loadVerificationKeys } from "../../verifier/load-keys.ts";
 import { closeVerifier, verifyBundle } from "../../verifier/verify-bundle.ts";
@@ -36,6 +31,12 @@ export interface DemoOptions {
   /** Where the key, trace and bundles go (default: a new temporary directory). */
   dir?: string;
   log?: (line: string) => void;
+  /** Called with the finished run while its in-process chain is still up (the dashboard reads it). */
+  whileChainOpen?: (open: {
+    provider: Provider;
+    deployment: DashboardDeployment;
+    summary: DemoSummary;
+  }) => Promise<void>;
 }
 
 export interface DemoSummary {
@@ -109,7 +110,7 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoSummary> {
     log("4/9 provider: create a worker key and register it as a CPU device");
     const key = await generateWorkerKey();
     const { sampler } = await openSampler({ sampler: "proc", deviceClass: "CPU" });
-    const uuidHash = sha256Hex(`demo-cpu:${key.keyHash}`);
+    const uuidHash = sampler.device.uuidHash; // the identity the proc sampler writes into the trace
     // Registration carries a proof that the provider's worker holds the key.
     const keyProof = await proveKeyPossession({
       key,
@@ -153,7 +154,7 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoSummary> {
     const trace = await readTrace(tracePath);
     const usage = trace.segments.reduce((s, x) => s + x.usage, 0n);
     log(
-      `    ${trace.records.length} records in ${trace.segments.length} sealed segments, ${usageToGpuHours(usage).toFixed(5)} GPU-hours metered`,
+      `    ${trace.records.length} records in ${trace.segments.length} sealed segments, ${usageToGpuHours(usage).toFixed(5)} CPU-hours metered (a CPU host)`,
     );
 
     log("6/9 prover: prove every sealed segment, then verify the bundles off chain");
@@ -194,9 +195,14 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoSummary> {
     const refund = eventsIn(closed, "JobClosed")[0]!.refund;
 
     log("9/9 auditor: replay the trace against the escrow's events");
-    const view = await readJobChainView({ provider: ethers.provider, escrow: d.addresses.escrow, jobId });
+    const view = await readJobChainView({
+      provider: ethers.provider,
+      escrow: d.addresses.escrow,
+      jobId,
+      workerKeyHash: key.keyHash,
+    });
     const audit = await auditTrace(tracePath, view);
-    return {
+    const summary: DemoSummary = {
       dir,
       tracePath,
       records: trace.records.length,
@@ -217,6 +223,12 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoSummary> {
       bundlesVerified,
       audit,
     };
+    await opts.whileChainOpen?.({
+      provider: ethers.provider,
+      deployment: { chainId: d.chainId, block: before + 1, addresses: d.addresses },
+      summary,
+    });
+    return summary;
   } finally {
     await closeVerifier();
     await connection.close();
@@ -261,7 +273,7 @@ export function formatDemoSummary(s: DemoSummary): string[] {
     "",
     "meterproof demo: summary",
     `  records          ${s.records} (${s.segments} sealed segments)`,
-    `  metered usage    ${s.gpuHours.toFixed(5)} GPU-hours (${s.usage} bps·ms)`,
+    `  metered usage    ${s.gpuHours.toFixed(5)} CPU-hours (${s.usage} bps·ms; paid at the CPU weight)`,
     `  payout           ${cc(s.payout)} for ${s.segments} proven segments (withdrawn ${cc(s.withdrawn)})`,
     `  refund           ${cc(s.refund)} to the client; paid + refunded = ${cc(s.payout + s.refund)} of the ${cc(s.budget)} budget`,
     `  gas              deploy ${s.gas.deploy}, submit batch ${s.gas.submitBatch} (${s.gas.perSegment} per segment), withdraw ${s.gas.withdraw}, close ${s.gas.close}`,

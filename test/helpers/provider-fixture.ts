@@ -10,14 +10,11 @@ import { eventsIn } from "../../chain/events.ts";
 import { jobTermsOnChain } from "../../chain/job-terms.ts";
 import { proveKeyPossession } from "../../prover/key-possession.ts";
 import type { CheckedTrace, JobRef, WorkerKey } from "../../trace/index.ts";
+import { KEYS } from "./hardhat-node.ts";
 import { buildLaneTrace, testGpuUuidHash, testWorkerKey, TEST_CIRCUIT } from "./segment-proof.ts";
 
-/** Hardhat's development accounts 0, 1 and 2 (`npx hardhat node` prints them). */
-export const DEV_KEYS = {
-  admin: "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80",
-  client: "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d",
-  provider: "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a",
-} as const;
+/** Hardhat's well-known development accounts; the agent signs as `provider`. */
+export const DEV_KEYS = KEYS;
 
 export interface ProviderJob {
   d: MeterproofDeployment;

@@ -48,7 +48,7 @@ export interface LaneTraceSpec {
   segmentSize?: number;
   /** Utilization of record `seq` (default 7500 bps, varied a little). */
   utilBps?: (seq: number) => number;
-  /** Also gets every line as it is written (to put the trace in a file). */
+  /** Receives each line as written, e.g. to save the trace to a file. */
   onLine?: (line: TraceLineJson) => void;
 }
 
