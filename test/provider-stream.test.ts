@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { decodeEvents } from "../chain/events.ts";
 import { readTrace, saveWorkerKey } from "../trace/index.ts";
+import { cpuDevice } from "../worker/device.ts";
 import { CliProcess } from "./helpers/cli-process.ts";
 import { freePort } from "./helpers/hardhat-node.ts";
 import { RedisServer } from "./helpers/redis-server.ts";
@@ -26,7 +27,12 @@ let pj: ProviderJob;
 
 beforeAll(async () => {
   [node, redis] = await Promise.all([startHardhatNode(dir), RedisServer.start()]);
-  pj = await providerJob(node.provider, { worker: "stream", deviceClass: "CPU" });
+  // Registered for this host's identity, which `worker run --sampler proc` checks before it starts.
+  pj = await providerJob(node.provider, {
+    worker: "stream",
+    deviceClass: "CPU",
+    gpuUuidHash: cpuDevice().uuidHash,
+  });
 });
 
 afterAll(async () => {

@@ -31,7 +31,13 @@ export interface ProviderJob {
 /** Deploys, funds the client, creates a one-hour job for the provider and registers worker `worker`. */
 export async function providerJob(
   rpc: Provider,
-  opts: { worker: string; deviceClass?: string; d?: MeterproofDeployment },
+  opts: {
+    worker: string;
+    deviceClass?: string;
+    /** The device identity registered for the key (what the worker's sampler writes; default a test one). */
+    gpuUuidHash?: string;
+    d?: MeterproofDeployment;
+  },
 ): Promise<ProviderJob> {
   const [admin, client, provider] = [DEV_KEYS.admin, DEV_KEYS.client, DEV_KEYS.provider].map(
     (k) => new Wallet(k, rpc),
@@ -60,7 +66,7 @@ export async function providerJob(
       .registerWorker(
         key.keyHash,
         encodeBytes32String(opts.deviceClass ?? "H100"),
-        testGpuUuidHash(`${opts.worker} ${key.keyHash}`),
+        opts.gpuUuidHash ?? testGpuUuidHash(`${opts.worker} ${key.keyHash}`),
         proof,
       )
   ).wait();
