@@ -14,7 +14,11 @@ import { addressOf, openSession } from "./chain-session.ts";
 import { redactUrl } from "./commands/prover-serve.ts";
 
 export async function runProviderAgent(opts: ChainOptions, settings: ProviderSettings): Promise<void> {
-  const logger = pino({ base: { pid: process.pid, role: "provider" } });
+  // Synchronous writes: the lines before a crash (kill -9, power loss) are the ones that matter.
+  const logger = pino(
+    { base: { pid: process.pid, role: "provider" } },
+    pino.destination({ fd: 1, sync: true }),
+  );
   const log = (event: string, fields: Record<string, unknown>, level: "info" | "warn" | "error" = "info") =>
     logger[level](fields, event);
   const session = await openSession(opts, { contracts: ["escrow"], signs: true });

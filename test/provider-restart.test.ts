@@ -110,9 +110,12 @@ describe("provider agent killed with kill -9 at every stage", () => {
     // 3. Killed right after broadcasting the batch, with mining off: the transaction waits in
     //    the mempool; then the node drops it, as a congested mempool would.
     await node.call("evm_setAutomine", [false]);
-    const sent = await crashAt(folder, "after-send");
+    await crashAt(folder, "after-send");
     expect(bundles()).toHaveLength(SEGMENTS);
-    const hash = sent.lines.find((l) => l.msg === "transaction sent")!.hash as string;
+    // The journal holds the signed transaction, written before it was broadcast.
+    const journal = readFileSync(join(folder, "state/transactions.jsonl"), "utf8").trim().split("\n");
+    const { type, hash } = JSON.parse(journal.at(-1)!) as { type: string; hash: string };
+    expect(type).toBe("sent");
     expect(await node.provider.getTransaction(hash)).not.toBeNull();
     await node.call("hardhat_dropTransaction", [hash]);
     expect(await node.provider.getTransaction(hash)).toBeNull();

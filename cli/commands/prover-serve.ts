@@ -38,7 +38,11 @@ export function registerProverServe(program: Command): void {
           : undefined;
       const { pino } = await import("pino");
       const { startProverServe } = await import("../../prover-pool/serve.ts");
-      const logger = pino({ base: { pid: process.pid, role: "prover" } });
+      // Synchronous writes, so a host's last lines survive its crash.
+      const logger = pino(
+        { base: { pid: process.pid, role: "prover" } },
+        pino.destination({ fd: 1, sync: true }),
+      );
       const worker = startProverServe({
         url: opts.queue,
         concurrency,
