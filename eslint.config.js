@@ -26,7 +26,7 @@ export default tseslint.config(
   },
   {
     // Library code never prints: the CLI owns output.
-    files: ["trace/**", "worker/**", "prover/**", "verifier/**", "chain/**", "setup/**"],
+    files: ["trace/**", "attest/**", "worker/**", "prover/**", "verifier/**", "chain/**", "setup/**"],
     rules: { "no-console": "error" },
   },
   {

@@ -25,11 +25,11 @@ export interface JobChainView extends ChainView {
 }
 
 /**
- * Reads a job's history from the escrow's events: JobCreated and JobFunded (budget) and
- * SegmentAccepted (payouts in chain order, each with the weight its lane was fixed at), plus
- * each worker's registered device class, the rate card's weight for it when its lane started
- * (DeviceWeightSet history) and each block's time. With `workerKeyHash` (the trace's worker) it
- * also reads the state that decides whether the trace's other segments can still be paid.
+ * Reads a job's history from the escrow's events: JobCreated, JobFunded and PendingReturned
+ * (budget) and SegmentAccepted (payouts in chain order, each with the weight its lane was fixed
+ * at), plus each worker's registered device class, the rate card's weight for it when its lane
+ * started (DeviceWeightSet history) and each block's time. With `workerKeyHash` (the trace's
+ * worker) it also reads the state that decides whether the trace's other segments can still be paid.
  */
 export async function readJobChainView(args: {
   provider: Provider;
@@ -70,6 +70,9 @@ export async function readJobChainView(args: {
   for (const e of events) {
     if (e.name === "JobCreated" && ofJob(e)) remaining = e.args.budget as bigint;
     else if (e.name === "JobFunded" && ofJob(e)) remaining = e.args.remaining as bigint;
+    // Pay taken back from a key revoked for cause refills the budget (unless the job was closed).
+    else if (e.name === "PendingReturned" && ofJob(e) && !(e.args.toClient as boolean))
+      remaining += e.args.amount as bigint;
     else if (e.name === "SegmentAccepted" && ofJob(e)) {
       const workerKeyHash = e.args.workerKeyHash as bigint;
       if (!classes.has(workerKeyHash))
@@ -240,8 +243,8 @@ async function readChainState(args: {
 }
 
 /**
- * The job's JobCreated, JobFunded and SegmentAccepted events (filtered by the indexed job id),
- * in chain order. Reads in as many block ranges as the RPC endpoint needs (chain/logs.ts).
+ * The job's JobCreated, JobFunded, PendingReturned and SegmentAccepted events (filtered by the
+ * indexed job id), in chain order. Reads in as many block ranges as the RPC endpoint needs (chain/logs.ts).
  */
 async function readEscrowEvents(
   provider: Provider,
@@ -257,7 +260,10 @@ async function readEscrowEvents(
     provider,
     {
       address: escrow,
-      topics: [[topic("JobCreated"), topic("JobFunded"), topic("SegmentAccepted")], jobTopic],
+      topics: [
+        [topic("JobCreated"), topic("JobFunded"), topic("PendingReturned"), topic("SegmentAccepted")],
+        jobTopic,
+      ],
     },
     fromBlock,
     latest,

@@ -12,6 +12,7 @@ import {
   type SegmentVerifierRouter,
   type WorkerRegistry,
 } from "../contracts/index.ts";
+import { resolveStakeTerms, type StakeTermsArg, type StakeTermsOptions } from "./stake-terms.ts";
 
 /**
  * Example rate card, in H100-equivalent basis points (H100 = 10000). The numbers are rough
@@ -42,6 +43,8 @@ export interface MeterproofDeployment {
   /** Verifies segment proofs for any marketplace and keeps the worker-time ledger. */
   usageVerifier: UsageVerifier;
   escrow: ComputeEscrow;
+  /** The registry's bond and challenge terms, as deployed. */
+  stakeTerms: StakeTermsArg;
   /** Generated Groth16 verifiers by circuit id (segment size N). */
   verifiers: Map<number, IGroth16Verifier5>;
   /** Generated batch verifiers (one multi-pairing for many proofs) by circuit id. */
@@ -71,6 +74,8 @@ export interface DeployOptions {
   maxClockSkewMs?: number;
   closeGracePeriod?: number;
   requireAttestation?: boolean;
+  /** Bonds and challenge window (default: off). */
+  stake?: StakeTermsOptions;
 }
 
 /**
@@ -91,9 +96,11 @@ export async function deployMeterproof(opts: DeployOptions): Promise<MeterproofD
   const deployer = await signer.getAddress();
   const credit = await deployContract("ComputeCredit", [admin], signer);
   const keyVerifier = await deployKeyVerifier(signer);
+  // Resolved before any transaction of the registry: bad terms fail here, naming the option.
+  const stakeTerms = resolveStakeTerms(opts.stake, await credit.getAddress());
   const registry = await deployContract(
     "WorkerRegistry",
-    [deployer, opts.requireAttestation ?? false, await keyVerifier.getAddress()],
+    [deployer, opts.requireAttestation ?? false, await keyVerifier.getAddress(), stakeTerms],
     signer,
   );
   const router = await deployContract("SegmentVerifierRouter", [deployer], signer);
@@ -140,6 +147,7 @@ export async function deployMeterproof(opts: DeployOptions): Promise<MeterproofD
     router,
     usageVerifier,
     escrow,
+    stakeTerms,
     verifiers,
     batchVerifiers,
     addresses: {

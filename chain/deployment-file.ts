@@ -42,6 +42,18 @@ export const deploymentFileSchema = z.strictObject({
     maxClockSkewMs: z.number().int().nonnegative(),
     closeGracePeriod: z.number().int().nonnegative(),
     requireAttestation: z.boolean(),
+    /** The registry's bond and challenge terms (absent in files written before they existed: all off). */
+    stake: z
+      .strictObject({
+        bondToken: address,
+        /** Decimal string: token amounts exceed 2^53. */
+        minimumBond: z.string().regex(/^[0-9]+$/, "must be a non-negative decimal integer string"),
+        unbondDelay: z.number().int().nonnegative(),
+        challengeWindow: z.number().int().nonnegative(),
+        reporterShareBps: z.number().int().min(0).max(10_000),
+        treasury: address,
+      })
+      .optional(),
   }),
 });
 

@@ -8,6 +8,8 @@ import {
   type JobFundedEvent,
   type LaneStartedEvent,
   type PauseTimeRecordedEvent,
+  type PendingReleasedEvent,
+  type PendingReturnedEvent,
   type SegmentAcceptedEvent,
   type SegmentSkippedEvent,
   type WithdrawnEvent,
@@ -27,6 +29,8 @@ export interface EscrowEventMap {
   JobFunded: JobFundedEvent;
   LaneStarted: LaneStartedEvent;
   PauseTimeRecorded: PauseTimeRecordedEvent;
+  PendingReleased: PendingReleasedEvent;
+  PendingReturned: PendingReturnedEvent;
   SegmentAccepted: SegmentAcceptedEvent;
   SegmentSkipped: SegmentSkippedEvent;
   Withdrawn: WithdrawnEvent;

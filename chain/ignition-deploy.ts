@@ -6,8 +6,9 @@
  * directory of the caller's choosing (so an interrupted deployment resumes where it stopped).
  */
 import { join } from "node:path";
-import { getAddress } from "ethers";
+import { ZeroAddress, getAddress } from "ethers";
 import type { DeploymentFile } from "./deployment-file.ts";
+import { resolveStakeTerms, type StakeTermsOptions } from "./stake-terms.ts";
 import { REPO_ROOT, batchVerifierContractName, verifierContractName } from "../contracts/index.ts";
 
 export interface IgnitionDeployOptions {
@@ -19,6 +20,8 @@ export interface IgnitionDeployOptions {
   maxClockSkewMs: number;
   closeGracePeriod: number;
   requireAttestation: boolean;
+  /** Bonds and challenge window (default: off). */
+  stake?: StakeTermsOptions;
   /** Ignition's journal: reusing it resumes (or reports) the deployment it records. */
   journalDir: string;
   /** Milliseconds between receipt polls (default 1000, Ignition's own). */
@@ -70,16 +73,25 @@ export async function deployWithIgnition(opts: IgnitionDeployOptions): Promise<D
     if (deployer === undefined) throw new IgnitionDeployError("the deployer key gave no account");
     const chainId = BigInt((await request("eth_chainId")) as string);
     const artifactResolver = new HardhatArtifactResolver(hre.artifacts);
+    // Checked before Ignition sends anything; "credit" stands for the set's own token.
+    const bondWithCredit = opts.stake?.bondToken === "credit";
+    const terms = resolveStakeTerms(opts.stake, ZeroAddress);
 
     const result = await deploy({
       provider: connection.provider,
       artifactResolver,
-      ignitionModule: meterproofModule(opts.circuitSizes),
+      ignitionModule: meterproofModule(opts.circuitSizes, { bondWithCredit }),
       deploymentParameters: {
         Meterproof: {
           maxClockSkewMs: opts.maxClockSkewMs,
           closeGracePeriod: opts.closeGracePeriod,
           requireAttestation: opts.requireAttestation,
+          bondToken: terms.token,
+          minimumBond: terms.minimumBond,
+          unbondDelay: terms.unbondDelay,
+          challengeWindow: terms.challengeWindow,
+          reporterShareBps: terms.reporterShareBps,
+          treasury: terms.treasury,
         },
       },
       accounts,
@@ -145,6 +157,14 @@ export async function deployWithIgnition(opts: IgnitionDeployOptions): Promise<D
         maxClockSkewMs: opts.maxClockSkewMs,
         closeGracePeriod: opts.closeGracePeriod,
         requireAttestation: opts.requireAttestation,
+        stake: {
+          bondToken: bondWithCredit ? addresses.credit : terms.token,
+          minimumBond: terms.minimumBond.toString(),
+          unbondDelay: Number(terms.unbondDelay),
+          challengeWindow: Number(terms.challengeWindow),
+          reporterShareBps: terms.reporterShareBps,
+          treasury: terms.treasury,
+        },
       },
     };
   } finally {

@@ -1,6 +1,11 @@
-/** Helpers around the meterproof contracts: deployment, submissions, events, errors and lane order. */
+/**
+ * Helpers around the meterproof contracts: deployment (and its stake terms), submissions,
+ * events, errors, lane order and pending payouts.
+ */
 export * from "./deploy.ts";
 export * from "./submission.ts";
 export * from "./events.ts";
 export * from "./errors.ts";
 export * from "./lane-order.ts";
+export * from "./stake-terms.ts";
+export * from "./pending.ts";

@@ -151,7 +151,8 @@ export interface WorkerListing {
   /** An attestor's approval (regardless of whether the registry requires it). */
   approved: boolean;
   /** The latest approval or revocation, when there was one. */
-  approval?: { approved: boolean; attestor: string; block: number };
+  /** The last approval or revocation; an approval holds until `expiresAt` (unix seconds). */
+  approval?: { approved: boolean; attestor: string; block: number; expiresAt?: number };
   /** Unix seconds. */
   registeredAt: number;
   /** The class's weight on the rate card now (H100-equivalent bps). */
@@ -216,6 +217,7 @@ export async function listWorkers(
       approved: e.name === "WorkerApproved",
       attestor: e.args.attestor as string,
       block: e.position.blockNumber,
+      ...(e.name === "WorkerApproved" ? { expiresAt: Number(e.args.expiresAt as bigint) } : {}),
     });
   }
   const workers = keys.map((workerKeyHash, i): WorkerListing => {

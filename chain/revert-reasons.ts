@@ -88,6 +88,12 @@ const SENTENCES: Readonly<Record<string, Explain>> = {
     `${key(a[0])} belongs to provider ${String(a[1])}, and the job pays provider ${String(a[2])}`,
   ComputeEscrow__WorkerNotRegistered: (a) =>
     `${key(a[0])} is not registered (\`meterproof worker register\`)`,
+  ComputeEscrow__ApprovalLapsed: (a) =>
+    `${key(a[0])}: the segment ends at ${millis(a[1])}, after its approval lapsed (${millis(a[2])}): time after an ` +
+    "approval lapses is not paid; the attestor renews it (`meterproof attest approve`)",
+  ComputeEscrow__BondBelowMinimum: (a) =>
+    `${key(a[0])} has a bond of ${String(a[1])} base units, below the network's minimum of ${String(a[2])}: ` +
+    "a worker earns only while bonded (`meterproof worker bond`)",
   // UsageVerifier
   UsageVerifier__EmptyBatch: () => "the batch holds no segment",
   UsageVerifier__InvalidBatch: (a) =>
@@ -130,6 +136,30 @@ const SENTENCES: Readonly<Record<string, Explain>> = {
   WorkerRegistry__NotWorkerProvider: (a) => `${String(a[1])} is not the provider of ${key(a[0])}`,
   WorkerRegistry__UnknownGpu: (a) => `no worker holds the GPU ${String(a[0])}`,
   WorkerRegistry__UnknownWorker: (a) => `${key(a[0])} is not registered (\`meterproof worker list\`)`,
+  WorkerRegistry__ApprovalExpiryNotInFuture: (a) =>
+    `the approval's expiry ${seconds(a[0])} must be after the current block time ${seconds(a[1])}`,
+  WorkerRegistry__BondsDisabled: () => "this network has no bond token: bonds are off",
+  WorkerRegistry__DeviceAlreadyApproved: (a) =>
+    `the attested device ${String(a[0])} is held by ${key(a[1])}, which has a current approval: one key per device`,
+  WorkerRegistry__EmptyEvidenceHash: () => "the evidence hash must not be zero",
+  WorkerRegistry__EmptyReason: () => "a revocation must name its reason (a non-zero hash)",
+  WorkerRegistry__InvalidAmount: (a) => `the amount must be positive, got ${String(a[0])}`,
+  WorkerRegistry__InvalidReporter: () => "the reporter must be a non-zero address",
+  WorkerRegistry__KeySlashed: (a) =>
+    `${key(a[0])} was revoked for cause at ${seconds(a[1])} and is off for good`,
+  WorkerRegistry__MinimumBondWithoutToken: (a) => `a minimum bond of ${String(a[0])} needs a bond token`,
+  WorkerRegistry__NotApproved: (a) => `${key(a[0])} has no current approval`,
+  WorkerRegistry__NothingUnbonding: (a) =>
+    `${key(a[0])} has nothing unbonding (\`meterproof worker unbond\` first)`,
+  WorkerRegistry__ReporterShareTooHigh: (a) => `a reporter share of ${String(a[0])} bps is above 10000 bps`,
+  WorkerRegistry__UnbondDelayTooShort: (a) =>
+    `an unbond delay of ${String(a[0])} s is shorter than two challenge windows (${String(a[1])} s)`,
+  WorkerRegistry__UnbondExceedsBond: (a) =>
+    `${key(a[0])}: cannot unbond ${String(a[1])} base units of a bond of ${String(a[2])}`,
+  WorkerRegistry__UnbondNotReady: (a) => `${key(a[0])}: the stake unbonds at ${seconds(a[1])}, not before`,
+  WorkerRegistry__UnsupportedToken: (a) =>
+    `the bond token ${String(a[0])} delivered ${String(a[2])} base units for a transfer of ${String(a[1])} ` +
+    "(fee-on-transfer and rebasing tokens are not supported)",
   // Verifiers
   SegmentVerifierRouter__UnknownCircuit: (a) =>
     `no verifier is registered for circuit ${String(a[0])}; the deployment does not support this segment size`,

@@ -20,6 +20,7 @@ import { registerStatus } from "./commands/status.ts";
 import { registerBalance } from "./commands/balance.ts";
 import { registerNetwork } from "./commands/network.ts";
 import { registerDashboard } from "./commands/dashboard.ts";
+import { registerAttest } from "./commands/attest.ts";
 import { registerProvider } from "./commands/provider.ts";
 import { EXIT_BAD_INPUT, reportError } from "./output.ts";
 import { applyProjectConfig, loadProjectConfig } from "./project-config.ts";
@@ -54,6 +55,7 @@ registerStatus(program);
 registerBalance(program);
 registerNetwork(program);
 registerDashboard(program);
+registerAttest(program);
 registerProvider(program);
 
 try {

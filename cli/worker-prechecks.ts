@@ -86,11 +86,27 @@ export async function checkWorkerOnChain(args: {
         EXIT_FAILED,
       );
     }
-    const [, , , approved] = await registry.billingStatus(args.workerKeyHash);
-    if (!approved) {
+    const billing = await registry.billingOf(args.workerKeyHash);
+    if (!billing.approved) {
       throw new CliError(
         `${key} is not approved: this network requires an attestor's approval before a worker bills time ` +
-          "(`meterproof worker attest`, then the attestor's `meterproof attest`)",
+          "(`meterproof worker attest`, then the attestor's `meterproof attest approve`)",
+        EXIT_FAILED,
+      );
+    }
+    // Time after the approval lapses is not paid; a job that outlives it needs a new approval.
+    const nowSeconds = BigInt(Math.floor(Date.now() / 1000));
+    if (billing.approvedUntil <= nowSeconds) {
+      throw new CliError(
+        `${key}: its approval lapsed at ${new Date(Number(billing.approvedUntil) * 1000).toISOString()}; ` +
+          "no time after it is paid: renew it with the attestor (`meterproof worker attest`)",
+        EXIT_FAILED,
+      );
+    }
+    if (billing.bond < billing.minimumBond) {
+      throw new CliError(
+        `${key} has a bond of ${billing.bond} base units and the network's minimum is ${billing.minimumBond}: ` +
+          "a worker earns only while bonded (`meterproof worker bond`)",
         EXIT_FAILED,
       );
     }
@@ -116,7 +132,11 @@ export async function checkWorkerOnChain(args: {
       );
     }
     return [
-      "worker key registered to the provider, active and approved",
+      "worker key registered to the provider, active, approved" +
+        (billing.approvedUntil < 2n ** 64n - 1n
+          ? ` until ${new Date(Number(billing.approvedUntil) * 1000).toISOString()}`
+          : "") +
+        (billing.minimumBond > 0n ? " and bonded" : ""),
       `device class ${registered} (weight ${weight} bps) and GPU as registered`,
     ];
   } finally {

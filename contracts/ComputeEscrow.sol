@@ -35,6 +35,8 @@ contract ComputeEscrow is IComputeEscrow, AccessControl, Pausable, ReentrancyGua
     uint64 public immutable maxClockSkewMs;
     /// @inheritdoc IComputeEscrow
     uint64 public immutable closeGracePeriod;
+    /// @inheritdoc IComputeEscrow
+    uint64 public immutable challengeWindow;
 
     /// @inheritdoc IComputeEscrow
     uint256 public jobCount;
@@ -60,6 +62,16 @@ contract ComputeEscrow is IComputeEscrow, AccessControl, Pausable, ReentrancyGua
     mapping(uint256 jobId => JobRecord) private _jobs;
     mapping(bytes32 deviceClass => uint32 weightBps) private _weights;
     mapping(address provider => mapping(address token => uint256)) private _balances;
+
+    /// @dev Payouts of a lane accepted in epoch `epoch` (block time / challengeWindow), pending
+    /// until (epoch + 2) * challengeWindow. Two per lane suffice (see settlePending).
+    struct Bucket {
+        uint128 amount;
+        uint64 epoch;
+    }
+
+    mapping(uint256 jobId => mapping(uint256 workerKeyHash => Bucket[2])) private _pending;
+    mapping(address provider => mapping(address token => uint256)) private _pendingTotals;
     /// @dev Paused time before the current pause, and when the current pause began (0: not paused).
     uint64 private _pausedTotal;
     uint64 private _pausedSince;
@@ -83,6 +95,9 @@ contract ComputeEscrow is IComputeEscrow, AccessControl, Pausable, ReentrancyGua
         usageVerifier = usageVerifier_;
         maxClockSkewMs = maxClockSkewMs_;
         closeGracePeriod = closeGracePeriod_;
+        // The registry holds the network's stake terms; its unbond delay was checked against
+        // this window there, so one value serves both.
+        challengeWindow = registry_.challengeWindow();
         _grantRole(DEFAULT_ADMIN_ROLE, admin);
         _grantRole(PAUSER_ROLE, admin);
         emit EscrowConfigured(
@@ -93,6 +108,7 @@ contract ComputeEscrow is IComputeEscrow, AccessControl, Pausable, ReentrancyGua
             closeGracePeriod_,
             MAX_WEIGHT_BPS
         );
+        emit ChallengeWindowConfigured(challengeWindow);
     }
 
     // ---------------------------------------------------------------- jobs
@@ -182,8 +198,9 @@ contract ComputeEscrow is IComputeEscrow, AccessControl, Pausable, ReentrancyGua
     /// @inheritdoc IComputeEscrow
     function submitSegment(uint256 jobId, IUsageVerifier.Submission calldata s) external whenNotPaused {
         JobRecord storage job = _openJob(jobId);
-        bytes32 deviceClass = _billableClass(s.workerKeyHash, job.provider);
+        (bytes32 deviceClass, uint64 approvedUntil) = _billableClass(s.workerKeyHash, job.provider);
         _checkWindow(job, s.meter);
+        _checkApproval(s.workerKeyHash, s.meter, approvedUntil);
         IUsageVerifier.Usage memory usage = usageVerifier.recordSegment(
             _terms(jobId, job),
             s,
@@ -205,6 +222,7 @@ contract ComputeEscrow is IComputeEscrow, AccessControl, Pausable, ReentrancyGua
         uint256 lastWorker;
         address lastProvider;
         bytes32 lastClass;
+        uint64 lastApprovedUntil;
         for (uint256 i = 0; i < n; ++i) {
             BatchEntry calldata e = entries[i];
             uint256 j = 0;
@@ -220,9 +238,10 @@ contract ComputeEscrow is IComputeEscrow, AccessControl, Pausable, ReentrancyGua
             address provider = job.provider;
             if (i == 0 || worker != lastWorker || provider != lastProvider) {
                 (lastWorker, lastProvider) = (worker, provider);
-                lastClass = _billableClass(worker, provider);
+                (lastClass, lastApprovedUntil) = _billableClass(worker, provider);
             }
             _checkWindow(job, e.submission.meter);
+            _checkApproval(worker, e.submission.meter, lastApprovedUntil);
             classes[i] = lastClass;
             batch[i] = IUsageVerifier.Entry(uint32(j), _weights[lastClass], e.submission);
         }
@@ -251,7 +270,7 @@ contract ComputeEscrow is IComputeEscrow, AccessControl, Pausable, ReentrancyGua
     ) private {
         uint32 weight = usage.laneData;
         if (weight == 0) revert ComputeEscrow__DeviceClassNotRated(deviceClass);
-        uint256 payout = _credit(job, job.provider, usage.usage * weight);
+        uint256 payout = _credit(jobId, job, s.workerKeyHash, usage.usage * weight);
         emit SegmentAccepted(
             jobId,
             s.workerKeyHash,
@@ -268,8 +287,14 @@ contract ComputeEscrow is IComputeEscrow, AccessControl, Pausable, ReentrancyGua
     }
 
     /// @dev Credits usage x weight at the job's price to the provider, capped by the remaining
-    /// budget, and returns the amount. Rounds down: never in the payee's favour.
-    function _credit(JobRecord storage job, address provider, uint256 weightedUsage) private returns (uint256 payout) {
+    /// budget, and returns the amount. Rounds down: never in the payee's favour. With a
+    /// challenge window the amount goes to the lane's pending bucket instead of the balance.
+    function _credit(
+        uint256 jobId,
+        JobRecord storage job,
+        uint256 workerKeyHash,
+        uint256 weightedUsage
+    ) private returns (uint256 payout) {
         // usage < 2^126 (meter < r), weight < 2^32, price < 2^96: the product fits in 256 bits.
         payout = (weightedUsage * job.price) / PAYOUT_DIVISOR;
         uint128 remaining = job.remaining;
@@ -277,21 +302,77 @@ contract ComputeEscrow is IComputeEscrow, AccessControl, Pausable, ReentrancyGua
         if (payout != 0) {
             job.remaining = remaining - uint128(payout);
             job.paid += uint128(payout);
-            _balances[provider][job.token] += payout;
+            if (challengeWindow == 0) _balances[job.provider][job.token] += payout;
+            else _addPending(jobId, job, workerKeyHash, uint128(payout));
         }
     }
 
-    /// @dev The worker must be registered, active, approved when required and the job
-    /// provider's. Returns its device class.
-    function _billableClass(uint256 workerKeyHash, address jobProvider) private view returns (bytes32 deviceClass) {
-        address provider;
-        bool active;
-        bool approved;
-        (provider, deviceClass, active, approved) = registry.billingStatus(workerKeyHash);
-        if (provider == address(0)) revert ComputeEscrow__WorkerNotRegistered(workerKeyHash);
-        if (!active) revert ComputeEscrow__WorkerInactive(workerKeyHash);
-        if (!approved) revert ComputeEscrow__WorkerNotApproved(workerKeyHash);
-        if (provider != jobProvider) revert ComputeEscrow__WorkerNotJobProvider(workerKeyHash, provider, jobProvider);
+    /// @dev Adds a payout to the lane's bucket of the current epoch. A bucket of another epoch
+    /// is released on the way (the worker just passed the billing checks, so it was not
+    /// revoked for cause): at most one of the two is still locked, so one is always free.
+    function _addPending(uint256 jobId, JobRecord storage job, uint256 workerKeyHash, uint128 amount) private {
+        uint64 epoch = uint64(block.timestamp / challengeWindow);
+        Bucket[2] storage buckets = _pending[jobId][workerKeyHash];
+        _pendingTotals[job.provider][job.token] += amount;
+        for (uint256 i = 0; i < 2; ++i) {
+            Bucket storage b = buckets[i];
+            if (b.amount != 0 && b.epoch == epoch) {
+                b.amount += amount;
+                return;
+            }
+        }
+        for (uint256 i = 0; i < 2; ++i) {
+            Bucket storage b = buckets[i];
+            if (b.amount != 0 && _releaseAt(b.epoch) <= block.timestamp) {
+                _release(jobId, job, workerKeyHash, b.amount);
+                b.amount = 0;
+            }
+            if (b.amount == 0) {
+                (b.amount, b.epoch) = (amount, epoch);
+                return;
+            }
+        }
+        // Unreachable: two unreleased buckets of distinct epochs before the current one would
+        // need an epoch e - 2 that is unreleased, and (e - 2 + 2) * W <= now.
+        assert(false);
+    }
+
+    /// @dev When a bucket of `epoch` leaves the challenge window.
+    function _releaseAt(uint64 epoch) private view returns (uint256) {
+        return (uint256(epoch) + 2) * challengeWindow;
+    }
+
+    /// @dev Moves a released pending amount to the provider's balance.
+    function _release(uint256 jobId, JobRecord storage job, uint256 workerKeyHash, uint256 amount) private {
+        _pendingTotals[job.provider][job.token] -= amount;
+        _balances[job.provider][job.token] += amount;
+        emit PendingReleased(jobId, workerKeyHash, job.provider, amount);
+    }
+
+    /// @dev The worker must be registered, active, approved when required, bonded at least the
+    /// minimum and the job provider's. Returns its device class and approval expiry.
+    function _billableClass(
+        uint256 workerKeyHash,
+        address jobProvider
+    ) private view returns (bytes32 deviceClass, uint64 approvedUntil) {
+        IWorkerRegistry.Billing memory b = registry.billingOf(workerKeyHash);
+        if (b.provider == address(0)) revert ComputeEscrow__WorkerNotRegistered(workerKeyHash);
+        if (!b.active) revert ComputeEscrow__WorkerInactive(workerKeyHash);
+        if (!b.approved) revert ComputeEscrow__WorkerNotApproved(workerKeyHash);
+        if (b.bond < b.minimumBond) revert ComputeEscrow__BondBelowMinimum(workerKeyHash, b.bond, b.minimumBond);
+        if (b.provider != jobProvider) {
+            revert ComputeEscrow__WorkerNotJobProvider(workerKeyHash, b.provider, jobProvider);
+        }
+        return (b.deviceClass, b.approvedUntil);
+    }
+
+    /// @dev The window must end by the approval's expiry: a lapsed approval bills no new time.
+    /// No clock skew allowance here: the attestor's expiry is a hard line.
+    function _checkApproval(uint256 workerKeyHash, uint256 meter, uint64 approvedUntil) private pure {
+        if (approvedUntil == type(uint64).max) return;
+        uint64 tLast = uint64((meter >> 64) & TIME_MASK);
+        uint256 expiresAtMs = uint256(approvedUntil) * 1000;
+        if (tLast > expiresAtMs) revert ComputeEscrow__ApprovalLapsed(workerKeyHash, tLast, expiresAtMs);
     }
 
     /// @dev The window [tFirst, tLast] (unix ms) of a meter must lie within the job's life and
@@ -336,6 +417,54 @@ contract ComputeEscrow is IComputeEscrow, AccessControl, Pausable, ReentrancyGua
         _balances[msg.sender][token] = 0;
         emit Withdrawn(msg.sender, token, amount);
         IERC20(token).safeTransfer(msg.sender, amount);
+    }
+
+    /// @inheritdoc IComputeEscrow
+    function settlePending(
+        LaneRef[] calldata lanes
+    ) external nonReentrant returns (uint256 released, uint256 returned) {
+        if (challengeWindow == 0) return (0, 0);
+        for (uint256 i = 0; i < lanes.length; ++i) {
+            (uint256 r, uint256 t) = _settleLane(lanes[i].jobId, lanes[i].workerKeyHash);
+            released += r;
+            returned += t;
+        }
+    }
+
+    /// @dev Settles one lane's buckets: released ones to the provider, those a revocation for
+    /// cause caught inside their window back to the job. Interactions (a refund to the client
+    /// of a closed job) come last.
+    function _settleLane(uint256 jobId, uint256 workerKeyHash) private returns (uint256 released, uint256 returned) {
+        JobRecord storage job = _jobs[jobId];
+        if (job.provider == address(0)) revert ComputeEscrow__UnknownJob(jobId);
+        Bucket[2] storage buckets = _pending[jobId][workerKeyHash];
+        if (buckets[0].amount == 0 && buckets[1].amount == 0) return (0, 0);
+        uint64 slashed = registry.slashedAt(workerKeyHash);
+        for (uint256 i = 0; i < 2; ++i) {
+            Bucket storage b = buckets[i];
+            uint256 amount = b.amount;
+            if (amount == 0) continue;
+            uint256 releaseAt = _releaseAt(b.epoch);
+            if (slashed != 0 && releaseAt > slashed) {
+                returned += amount;
+            } else if (releaseAt <= block.timestamp) {
+                released += amount;
+                _release(jobId, job, workerKeyHash, amount);
+            } else {
+                continue;
+            }
+            b.amount = 0;
+        }
+        if (returned != 0) {
+            _pendingTotals[job.provider][job.token] -= returned;
+            job.paid -= uint128(returned);
+            bool closed = job.closed;
+            // A closed job keeps remaining at 0: its client gets the money directly.
+            if (closed) job.refunded += uint128(returned);
+            else job.remaining += uint128(returned);
+            emit PendingReturned(jobId, workerKeyHash, returned, closed);
+            if (closed) IERC20(job.token).safeTransfer(job.client, returned);
+        }
     }
 
     /// @dev Pulls `amount` of `token` from the caller and refuses tokens that deliver less.
@@ -427,6 +556,34 @@ contract ComputeEscrow is IComputeEscrow, AccessControl, Pausable, ReentrancyGua
     /// @inheritdoc IComputeEscrow
     function balanceOf(address provider, address token) external view returns (uint256) {
         return _balances[provider][token];
+    }
+
+    /// @inheritdoc IComputeEscrow
+    function pendingBalanceOf(address provider, address token) external view returns (uint256) {
+        return _pendingTotals[provider][token];
+    }
+
+    /// @inheritdoc IComputeEscrow
+    function pendingOf(
+        uint256 jobId,
+        uint256 workerKeyHash
+    ) external view returns (uint256 locked, uint256 releasable, uint256 returnable, uint64 nextReleaseAt) {
+        Bucket[2] storage buckets = _pending[jobId][workerKeyHash];
+        uint64 slashed;
+        if (buckets[0].amount != 0 || buckets[1].amount != 0) slashed = registry.slashedAt(workerKeyHash);
+        for (uint256 i = 0; i < 2; ++i) {
+            uint256 amount = buckets[i].amount;
+            if (amount == 0) continue;
+            uint256 releaseAt = _releaseAt(buckets[i].epoch);
+            if (slashed != 0 && releaseAt > slashed) {
+                returnable += amount;
+            } else if (releaseAt <= block.timestamp) {
+                releasable += amount;
+            } else {
+                locked += amount;
+                if (nextReleaseAt == 0 || releaseAt < nextReleaseAt) nextReleaseAt = uint64(releaseAt);
+            }
+        }
     }
 
     /// @dev The job, which must exist and be open.

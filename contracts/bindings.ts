@@ -51,6 +51,11 @@ export interface Lane {
   laneData: bigint;
 }
 
+export interface LaneRefInput {
+  jobId: BigNumberish;
+  workerKeyHash: BigNumberish;
+}
+
 export interface SubmissionInput {
   circuitId: BigNumberish;
   workerKeyHash: BigNumberish;
@@ -92,6 +97,39 @@ export interface EntryInput {
   submission: SubmissionInput;
 }
 
+export interface Approval {
+  expiresAt: bigint;
+  attestor: string;
+  evidenceHash: string;
+  deviceIdHash: string;
+}
+
+export interface Billing {
+  provider: string;
+  active: boolean;
+  approved: boolean;
+  approvedUntil: bigint;
+  deviceClass: string;
+  bond: bigint;
+  minimumBond: bigint;
+}
+
+export interface Stake {
+  bonded: bigint;
+  unbonding: bigint;
+  unbondableAt: bigint;
+  slashedAt: bigint;
+}
+
+export interface StakeTerms {
+  token: string;
+  minimumBond: bigint;
+  unbondDelay: bigint;
+  challengeWindow: bigint;
+  reporterShareBps: bigint;
+  treasury: string;
+}
+
 export interface Worker {
   provider: string;
   active: boolean;
@@ -101,6 +139,15 @@ export interface Worker {
   gpuUuidHash: string;
 }
 
+export interface StakeTermsInput {
+  token: AddressLike;
+  minimumBond: BigNumberish;
+  unbondDelay: BigNumberish;
+  challengeWindow: BigNumberish;
+  reporterShareBps: BigNumberish;
+  treasury: AddressLike;
+}
+
 export interface JobTerms {
   jobId: bigint;
   provider: string;
@@ -108,6 +155,11 @@ export interface JobTerms {
   token: string;
   price: bigint;
   expiry: bigint;
+}
+
+/** Arguments of the ChallengeWindowConfigured event. */
+export interface ChallengeWindowConfiguredEvent {
+  challengeWindow: bigint;
 }
 
 /** Arguments of the DeviceWeightSet event. */
@@ -163,6 +215,22 @@ export interface PauseTimeRecordedEvent {
 /** Arguments of the Paused event. */
 export interface PausedEvent {
   account: string;
+}
+
+/** Arguments of the PendingReleased event. */
+export interface PendingReleasedEvent {
+  jobId: bigint;
+  workerKeyHash: bigint;
+  provider: string;
+  amount: bigint;
+}
+
+/** Arguments of the PendingReturned event. */
+export interface PendingReturnedEvent {
+  jobId: bigint;
+  workerKeyHash: bigint;
+  amount: bigint;
+  toClient: boolean;
 }
 
 /** Arguments of the RoleAdminChanged event. */
@@ -241,6 +309,14 @@ export interface AttestationRequiredSetEvent {
   required: boolean;
 }
 
+/** Arguments of the BondAdded event. */
+export interface BondAddedEvent {
+  workerKeyHash: bigint;
+  provider: string;
+  amount: bigint;
+  bonded: bigint;
+}
+
 /** Arguments of the GpuReleased event. */
 export interface GpuReleasedEvent {
   gpuUuidHash: string;
@@ -256,6 +332,31 @@ export interface RegistryConfiguredEvent {
   requireAttestation: boolean;
 }
 
+/** Arguments of the StakeTermsConfigured event. */
+export interface StakeTermsConfiguredEvent {
+  token: string;
+  minimumBond: bigint;
+  unbondDelay: bigint;
+  challengeWindow: bigint;
+  reporterShareBps: bigint;
+  treasury: string;
+}
+
+/** Arguments of the UnbondRequested event. */
+export interface UnbondRequestedEvent {
+  workerKeyHash: bigint;
+  amount: bigint;
+  unbonding: bigint;
+  unbondableAt: bigint;
+}
+
+/** Arguments of the Unbonded event. */
+export interface UnbondedEvent {
+  workerKeyHash: bigint;
+  provider: string;
+  amount: bigint;
+}
+
 /** Arguments of the WorkerActiveSet event. */
 export interface WorkerActiveSetEvent {
   workerKeyHash: bigint;
@@ -266,12 +367,16 @@ export interface WorkerActiveSetEvent {
 export interface WorkerApprovalRevokedEvent {
   workerKeyHash: bigint;
   attestor: string;
+  reason: string;
 }
 
 /** Arguments of the WorkerApproved event. */
 export interface WorkerApprovedEvent {
   workerKeyHash: bigint;
   attestor: string;
+  deviceIdHash: string;
+  expiresAt: bigint;
+  evidenceHash: string;
 }
 
 /** Arguments of the WorkerRegistered event. */
@@ -280,6 +385,16 @@ export interface WorkerRegisteredEvent {
   provider: string;
   deviceClass: string;
   gpuUuidHash: string;
+}
+
+/** Arguments of the WorkerSlashed event. */
+export interface WorkerSlashedEvent {
+  workerKeyHash: bigint;
+  attestor: string;
+  reporter: string;
+  evidenceHash: string;
+  toReporter: bigint;
+  toTreasury: bigint;
 }
 
 /** Arguments of the BatchVerifierSet event. */
@@ -339,6 +454,7 @@ export interface ComputeEscrow extends BaseContract {
   MAX_WEIGHT_BPS: ViewMethod<[], bigint>;
   PAUSER_ROLE: ViewMethod<[], string>;
   balanceOf: ViewMethod<[provider: AddressLike, token: AddressLike], bigint>;
+  challengeWindow: ViewMethod<[], bigint>;
   closableAt: ViewMethod<[jobId: BigNumberish], bigint>;
   closeGracePeriod: ViewMethod<[], bigint>;
   closeJob: TxMethod<[jobId: BigNumberish], bigint>;
@@ -365,10 +481,21 @@ export interface ComputeEscrow extends BaseContract {
   pause: TxMethod<[], void>;
   paused: ViewMethod<[], boolean>;
   pausedSeconds: ViewMethod<[], bigint>;
+  pendingBalanceOf: ViewMethod<[provider: AddressLike, token: AddressLike], bigint>;
+  pendingOf: ViewMethod<
+    [jobId: BigNumberish, workerKeyHash: BigNumberish],
+    [bigint, bigint, bigint, bigint] & {
+      locked: bigint;
+      releasable: bigint;
+      returnable: bigint;
+      nextReleaseAt: bigint;
+    }
+  >;
   registry: ViewMethod<[], string>;
   renounceRole: TxMethod<[role: BytesLike, callerConfirmation: AddressLike], void>;
   revokeRole: TxMethod<[role: BytesLike, account: AddressLike], void>;
   setDeviceWeight: TxMethod<[deviceClass: BytesLike, weightBps: BigNumberish], void>;
+  settlePending: TxMethod<[lanes: LaneRefInput[]], [bigint, bigint] & { released: bigint; returned: bigint }>;
   submitSegment: TxMethod<[jobId: BigNumberish, s: SubmissionInput], void>;
   submitSegments: TxMethod<[entries: BatchEntryInput[]], void>;
   supportsInterface: ViewMethod<[interfaceId: BytesLike], boolean>;
@@ -396,8 +523,14 @@ export interface UsageVerifier extends BaseContract {
 export interface WorkerRegistry extends BaseContract {
   connect(runner: ContractRunner | null): WorkerRegistry;
   ATTESTOR_ROLE: ViewMethod<[], string>;
+  BURN_ADDRESS: ViewMethod<[], string>;
   DEFAULT_ADMIN_ROLE: ViewMethod<[], string>;
-  approveWorker: TxMethod<[workerKeyHash: BigNumberish], void>;
+  approvalOf: ViewMethod<[workerKeyHash: BigNumberish], Approval>;
+  approveWorker: TxMethod<
+    [workerKeyHash: BigNumberish, expiresAt: BigNumberish, evidenceHash: BytesLike, deviceIdHash: BytesLike],
+    void
+  >;
+  billingOf: ViewMethod<[workerKeyHash: BigNumberish], Billing>;
   billingStatus: ViewMethod<
     [workerKeyHash: BigNumberish],
     [string, string, boolean, boolean] & {
@@ -407,6 +540,8 @@ export interface WorkerRegistry extends BaseContract {
       approved: boolean;
     }
   >;
+  bond: TxMethod<[workerKeyHash: BigNumberish, amount: BigNumberish], void>;
+  challengeWindow: ViewMethod<[], bigint>;
   getRoleAdmin: ViewMethod<[role: BytesLike], string>;
   grantRole: TxMethod<[role: BytesLike, account: AddressLike], void>;
   hasRole: ViewMethod<[role: BytesLike, account: AddressLike], boolean>;
@@ -418,13 +553,23 @@ export interface WorkerRegistry extends BaseContract {
   >;
   releaseGpu: TxMethod<[gpuUuidHash: BytesLike, reason: BytesLike], void>;
   renounceRole: TxMethod<[role: BytesLike, callerConfirmation: AddressLike], void>;
+  requestUnbond: TxMethod<[workerKeyHash: BigNumberish, amount: BigNumberish], void>;
   requireAttestation: ViewMethod<[], boolean>;
+  revokeForCause: TxMethod<
+    [workerKeyHash: BigNumberish, evidenceHash: BytesLike, reporter: AddressLike],
+    void
+  >;
   revokeRole: TxMethod<[role: BytesLike, account: AddressLike], void>;
-  revokeWorker: TxMethod<[workerKeyHash: BigNumberish], void>;
+  revokeWorker: TxMethod<[workerKeyHash: BigNumberish, reason: BytesLike], void>;
   setActive: TxMethod<[workerKeyHash: BigNumberish, active: boolean], void>;
   setRequireAttestation: TxMethod<[required: boolean], void>;
+  slashedAt: ViewMethod<[workerKeyHash: BigNumberish], bigint>;
+  stakeOf: ViewMethod<[workerKeyHash: BigNumberish], Stake>;
+  stakeTerms: ViewMethod<[], StakeTerms>;
   supportsInterface: ViewMethod<[interfaceId: BytesLike], boolean>;
+  withdrawUnbonded: TxMethod<[workerKeyHash: BigNumberish], bigint>;
   workerOf: ViewMethod<[workerKeyHash: BigNumberish], Worker>;
+  workerOfDevice: ViewMethod<[deviceIdHash: BytesLike], bigint>;
   workerOfGpu: ViewMethod<[gpuUuidHash: BytesLike], bigint>;
 }
 
@@ -566,7 +711,12 @@ export interface ConstructorArgs {
     closeGracePeriod_: BigNumberish,
   ];
   UsageVerifier: [verifier_: AddressLike];
-  WorkerRegistry: [admin: AddressLike, requireAttestation_: boolean, keyVerifier_: AddressLike];
+  WorkerRegistry: [
+    admin: AddressLike,
+    requireAttestation_: boolean,
+    keyVerifier_: AddressLike,
+    terms: StakeTermsInput,
+  ];
   SegmentVerifierRouter: [admin: AddressLike];
   ComputeCredit: [admin: AddressLike];
   IGroth16Verifier5: [];
@@ -596,6 +746,8 @@ export interface ContractTypes {
 export type ContractErrorName =
   | "AccessControlBadConfirmation"
   | "AccessControlUnauthorizedAccount"
+  | "ComputeEscrow__ApprovalLapsed"
+  | "ComputeEscrow__BondBelowMinimum"
   | "ComputeEscrow__CloseNotAllowed"
   | "ComputeEscrow__DeviceClassNotRated"
   | "ComputeEscrow__EmptyBatch"
@@ -653,14 +805,30 @@ export type ContractErrorName =
   | "UsageVerifier__UnknownJobIndex"
   | "UsageVerifier__WrongLaneAfter"
   | "WorkerRegistry__AlreadyRegistered"
+  | "WorkerRegistry__ApprovalExpiryNotInFuture"
+  | "WorkerRegistry__BondsDisabled"
+  | "WorkerRegistry__DeviceAlreadyApproved"
   | "WorkerRegistry__EmptyDeviceClass"
+  | "WorkerRegistry__EmptyEvidenceHash"
   | "WorkerRegistry__EmptyGpuUuidHash"
+  | "WorkerRegistry__EmptyReason"
   | "WorkerRegistry__GpuAlreadyRegistered"
   | "WorkerRegistry__GpuReleased"
+  | "WorkerRegistry__InvalidAmount"
   | "WorkerRegistry__InvalidKeyHash"
   | "WorkerRegistry__InvalidKeyProof"
+  | "WorkerRegistry__InvalidReporter"
+  | "WorkerRegistry__KeySlashed"
+  | "WorkerRegistry__MinimumBondWithoutToken"
   | "WorkerRegistry__NotAContract"
+  | "WorkerRegistry__NotApproved"
   | "WorkerRegistry__NotAttestorOrAdmin"
   | "WorkerRegistry__NotWorkerProvider"
+  | "WorkerRegistry__NothingUnbonding"
+  | "WorkerRegistry__ReporterShareTooHigh"
+  | "WorkerRegistry__UnbondDelayTooShort"
+  | "WorkerRegistry__UnbondExceedsBond"
+  | "WorkerRegistry__UnbondNotReady"
   | "WorkerRegistry__UnknownGpu"
-  | "WorkerRegistry__UnknownWorker";
+  | "WorkerRegistry__UnknownWorker"
+  | "WorkerRegistry__UnsupportedToken";

@@ -93,6 +93,7 @@ export class ProviderAgent {
     this.withdrawer = new Withdrawer({
       provider: wallet.provider!,
       escrow: opts.escrow,
+      ...(opts.deploymentBlock !== undefined ? { deploymentBlock: opts.deploymentBlock } : {}),
       sender: this.sender,
       rule: settings.withdraw,
       log,

@@ -6,7 +6,7 @@
  */
 import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { encodeBytes32String, id, parseEther, Wallet } from "ethers";
+import { encodeBytes32String, id, parseEther, Wallet, ZeroHash } from "ethers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { deployMeterproof } from "../chain/deploy.ts";
 import { writeDeploymentFile } from "../chain/deployment-file.ts";
@@ -155,7 +155,9 @@ beforeAll(async () => {
   // The deployer may grant the attestor role; as an attestor it approves the GPU worker.
   const registry = attachContract("WorkerRegistry", addresses.registry, signer(KEYS.admin));
   await (await registry.grantRole(id("ATTESTOR_ROLE"), ADMIN)).wait();
-  await (await registry.approveWorker(gpuKey.keyHash)).wait();
+  await (
+    await registry.approveWorker(gpuKey.keyHash, 4_000_000_000n, id("listing evidence"), ZeroHash)
+  ).wait();
 
   // Job 1 open, with a segment of each worker; job 2 expires; job 3 is closed by its provider.
   const job1 = await createJob(3600, parseEther("10"));

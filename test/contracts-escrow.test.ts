@@ -1,4 +1,4 @@
-import { encodeBytes32String, parseEther, type Signer } from "ethers";
+import { encodeBytes32String, id, parseEther, ZeroHash, type Signer } from "ethers";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { eventsIn } from "../chain/events.ts";
 import { submissionFromBundle, toSubmissionInput, withMeter, type Submission } from "../chain/submission.ts";
@@ -489,7 +489,9 @@ describe("ComputeEscrow refuses, each with its own custom error", () => {
 
     await (await registry.setRequireAttestation(true)).wait();
     await expectCustomError(trySubmit(1n, s), "ComputeEscrow__WorkerNotApproved", [w1.keyHash]);
-    await (await registry.connect(f.attestor).approveWorker(w1.keyHash)).wait();
+    await (
+      await registry.connect(f.attestor).approveWorker(w1.keyHash, 4_000_000_000n, id("evidence"), ZeroHash)
+    ).wait();
 
     const h100 = encodeBytes32String("H100");
     await (await escrow.setDeviceWeight(h100, 0)).wait();
@@ -497,7 +499,7 @@ describe("ComputeEscrow refuses, each with its own custom error", () => {
     await (await escrow.setDeviceWeight(h100, 10_000)).wait();
 
     await submit(1n, s); // approved, active, rated: accepted
-    await (await registry.connect(f.attestor).revokeWorker(w1.keyHash)).wait();
+    await (await registry.connect(f.attestor).revokeWorker(w1.keyHash, id("key leaked"))).wait();
     await expectCustomError(trySubmit(1n, sub(lane1, 1)), "ComputeEscrow__WorkerNotApproved");
   });
 

@@ -1,7 +1,8 @@
 import fc from "fast-check";
-import { parseEther } from "ethers";
+import { id, parseEther } from "ethers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { decodeContractError } from "../chain/errors.ts";
+import { eventsIn } from "../chain/events.ts";
 import { laneAfterFor } from "../chain/lane-order.ts";
 import { toSubmissionInput } from "../chain/submission.ts";
 import type { WorkerKey } from "../trace/index.ts";
@@ -38,6 +39,7 @@ const ADVANCE_S = 10_000;
 const CREATED_EXPIRY = T0 + 100_000;
 const OPEN_END = (1n << 64n) - 1n;
 const WEIGHTS = { H100: 10_000n, A100: 4_000n };
+const EVIDENCE = id("implausible telemetry");
 
 interface LaneSpec {
   lane: ProvenLane;
@@ -462,7 +464,312 @@ describe("ComputeEscrow invariants over random action sequences", () => {
       "budget spent",
       "out-of-order lane",
     ]) {
-      expect(seen.get(key) ?? 0, `runs reaching ${key}`).toBeGreaterThan(0);
+      expect(
+        seen.get(key) ?? 0,
+        `runs reaching ${key} (reached: ${[...seen.keys()].join(", ")})`,
+      ).toBeGreaterThan(0);
+    }
+  });
+});
+
+/**
+ * The same lanes on a network with bonds (the ComputeCredit), a minimum bond, a challenge
+ * window and slashing to a reporter with the rest burned. Random bonds, unbonds, bond
+ * withdrawals, revocations for cause, settlements, withdrawals, closes and submissions; a model
+ * of every key's stake predicts each registry call's outcome exactly, and after every action
+ * no token is created or lost: every credit minted is with the client, the provider, the
+ * reporter, the burn address, the escrow (budgets + balance + pending) or the registry
+ * (bonded + unbonding), and every payout a job paid is withdrawn, owed or pending.
+ */
+describe("bonds, pending payouts and slashes conserve every token", () => {
+  const WINDOW = 600;
+  const MIN_BOND = parseEther("1");
+  const BURN = "0x000000000000000000000000000000000000dEaD";
+  let g: BaseFixture;
+  let keys: WorkerKey[];
+  let gSnapshot: string;
+  let minted: bigint;
+
+  beforeAll(async () => {
+    g = await baseFixture({
+      stake: { bondToken: "credit", minimumBond: MIN_BOND, challengeWindow: WINDOW, reporterShareBps: 3000 },
+    });
+    keys = [lanes[0]!.lane.key, lanes[1]!.lane.key];
+    await registerWorker(g, g.provider, keys[0]!, "H100", "inv-a");
+    await registerWorker(g, g.provider, keys[1]!, "A100", "inv-b");
+    await (await g.d.credit.mint(g.provider.address, parseEther("20"))).wait();
+    await (await g.d.credit.connect(g.provider).approve(g.d.addresses.registry, parseEther("20"))).wait();
+    for (const k of keys) await (await g.d.registry.connect(g.provider).bond(k.keyHash, MIN_BOND)).wait();
+    for (const [i, budget] of budgets.entries()) {
+      await createJobAt(g, { at: T0 + i, provider: g.provider.address, budget, expiry: EXPIRY });
+    }
+    await g.chain.mineAt(START);
+    minted = await g.d.credit.totalSupply();
+    gSnapshot = await g.chain.snapshot();
+  });
+  afterAll(async () => {
+    await g?.connection.close();
+  });
+
+  type StakeAction =
+    | { kind: "submit"; lane: number; count: 1 | 2 }
+    | { kind: "bond"; key: number; amount: bigint }
+    | { kind: "unbond"; key: number; amount: bigint }
+    | { kind: "withdrawBond"; key: number }
+    | { kind: "slash"; key: number }
+    | { kind: "settle" }
+    | { kind: "withdraw" }
+    | { kind: "close"; job: number }
+    | { kind: "advance"; seconds: number };
+  const bondAmount = fc.bigInt({ min: 1n, max: MIN_BOND });
+  const stakeAction: fc.Arbitrary<StakeAction> = fc.oneof(
+    {
+      arbitrary: fc.record({
+        kind: fc.constant("submit" as const),
+        lane: fc.nat(4),
+        count: fc.constantFrom(1 as const, 2 as const),
+      }),
+      weight: 6,
+    },
+    {
+      arbitrary: fc.record({ kind: fc.constant("bond" as const), key: fc.nat(1), amount: bondAmount }),
+      weight: 2,
+    },
+    {
+      arbitrary: fc.record({ kind: fc.constant("unbond" as const), key: fc.nat(1), amount: bondAmount }),
+      weight: 2,
+    },
+    { arbitrary: fc.record({ kind: fc.constant("withdrawBond" as const), key: fc.nat(1) }), weight: 3 },
+    { arbitrary: fc.record({ kind: fc.constant("slash" as const), key: fc.nat(1) }), weight: 1 },
+    { arbitrary: fc.constant({ kind: "settle" as const }), weight: 2 },
+    { arbitrary: fc.constant({ kind: "withdraw" as const }), weight: 2 },
+    { arbitrary: fc.record({ kind: fc.constant("close" as const), job: fc.nat(2) }), weight: 1 },
+    {
+      // Inside one window, or past two: everything pending so far is released.
+      arbitrary: fc.record({ kind: fc.constant("advance" as const), seconds: fc.constantFrom(300, 1300) }),
+      weight: 4,
+    },
+  );
+
+  interface KeyStake {
+    bonded: bigint;
+    unbonding: bigint;
+    unbondableAt: number;
+    slashed: boolean;
+  }
+
+  it("keeps every token accounted for, and predicts every bond, unbond and slash", async () => {
+    const seen = new Map<string, number>();
+    const { escrow, registry, credit } = g.d;
+    const allLanes = lanes.map(({ lane }) => ({ jobId: lane.jobId, workerKeyHash: lane.key.keyHash }));
+    await fc.assert(
+      fc.asyncProperty(fc.array(stakeAction, { minLength: 4, maxLength: 16 }), async (actions) => {
+        await g.chain.revert(gSnapshot);
+        gSnapshot = await g.chain.snapshot();
+        const stakes: KeyStake[] = keys.map(() => ({
+          bonded: MIN_BOND,
+          unbonding: 0n,
+          unbondableAt: 0,
+          slashed: false,
+        }));
+        const next = [0, 0, 0, 0, 0];
+        let toReporter = 0n;
+        let burned = 0n;
+        let withdrawn = 0n;
+        const keyIndex = (hash: bigint) => keys.findIndex((k) => k.keyHash === hash);
+        for (const a of actions) {
+          const now = (await g.chain.latestTimestamp()) + 1; // the next block's time, within a second
+          let expected: string | undefined;
+          let run: () => Promise<string>;
+          switch (a.kind) {
+            case "submit": {
+              const { lane } = lanes[a.lane]!;
+              const todo = lane.segments
+                .slice(next[a.lane], next[a.lane]! + a.count)
+                .map((s) => s.submission);
+              if (todo.length === 0) continue;
+              const s = stakes[keyIndex(lane.key.keyHash)]!;
+              if ((await escrow.jobOf(lane.jobId)).closed) expected = "ComputeEscrow__JobClosed";
+              else if (s.slashed) expected = "ComputeEscrow__WorkerInactive";
+              else if (s.bonded < MIN_BOND) expected = "ComputeEscrow__BondBelowMinimum";
+              run = async () => {
+                const subs = [];
+                for (const sub of todo) {
+                  const laneAfter =
+                    sub.prevHead === 0n
+                      ? await laneAfterFor({
+                          provider: g.connection.ethers.provider,
+                          escrow: g.escrowAddress,
+                          jobId: lane.jobId,
+                          workerKeyHash: sub.workerKeyHash,
+                          tFirst: sub.meter & OPEN_END,
+                        })
+                      : 0n;
+                  subs.push({ jobId: lane.jobId, submission: toSubmissionInput({ ...sub, laneAfter }) });
+                }
+                const r = await outcome(escrow.submitSegments(subs));
+                if (r === "ok") next[a.lane]! += todo.length;
+                return r;
+              };
+              break;
+            }
+            case "bond": {
+              const s = stakes[a.key]!;
+              expected = s.slashed ? "WorkerRegistry__KeySlashed" : "ok";
+              if (!s.slashed) s.bonded += a.amount;
+              run = () => outcome(registry.connect(g.provider).bond(keys[a.key]!.keyHash, a.amount));
+              break;
+            }
+            case "unbond": {
+              const s = stakes[a.key]!;
+              expected = a.amount > s.bonded ? "WorkerRegistry__UnbondExceedsBond" : "ok";
+              if (expected === "ok") {
+                s.bonded -= a.amount;
+                s.unbonding += a.amount;
+                s.unbondableAt = now + 2 * WINDOW;
+              }
+              run = () => outcome(registry.connect(g.provider).requestUnbond(keys[a.key]!.keyHash, a.amount));
+              break;
+            }
+            case "withdrawBond": {
+              const s = stakes[a.key]!;
+              if (s.unbonding === 0n) expected = "WorkerRegistry__NothingUnbonding";
+              // Within a second or two of the deadline the model's clock cannot tell: skip.
+              else if (Math.abs(now - s.unbondableAt) <= 2) continue;
+              else if (now < s.unbondableAt) expected = "WorkerRegistry__UnbondNotReady";
+              else {
+                expected = "ok";
+                s.unbonding = 0n;
+              }
+              run = () => outcome(registry.connect(g.provider).withdrawUnbonded(keys[a.key]!.keyHash));
+              break;
+            }
+            case "slash": {
+              const s = stakes[a.key]!;
+              if (s.slashed) expected = "WorkerRegistry__KeySlashed";
+              else {
+                expected = "ok";
+                const total = s.bonded + s.unbonding;
+                toReporter += (total * 3000n) / 10_000n;
+                burned += total - (total * 3000n) / 10_000n;
+                Object.assign(s, { bonded: 0n, unbonding: 0n, slashed: true });
+              }
+              run = () =>
+                outcome(
+                  registry
+                    .connect(g.attestor)
+                    .revokeForCause(keys[a.key]!.keyHash, EVIDENCE, g.stranger.address),
+                );
+              break;
+            }
+            case "settle":
+              expected = "ok";
+              run = async () => {
+                const r = await (await escrow.connect(g.stranger).settlePending(allLanes)).wait();
+                if (eventsIn(r, "PendingReturned").length > 0)
+                  seen.set("settle:returned", (seen.get("settle:returned") ?? 0) + 1);
+                if (eventsIn(r, "PendingReleased").length > 0)
+                  seen.set("settle:released", (seen.get("settle:released") ?? 0) + 1);
+                return "ok";
+              };
+              break;
+            case "withdraw": {
+              const owed = await escrow.balanceOf(g.provider.address, g.creditAddress);
+              expected = owed === 0n ? "ComputeEscrow__NothingToWithdraw" : "ok";
+              withdrawn += owed;
+              run = () => outcome(escrow.connect(g.provider).withdraw(g.creditAddress));
+              break;
+            }
+            case "close": {
+              const closed = (await escrow.jobOf(BigInt(a.job + 1))).closed;
+              expected = closed ? "ComputeEscrow__JobClosed" : "ok";
+              run = () => outcome(escrow.connect(g.provider).closeJob(BigInt(a.job + 1)));
+              break;
+            }
+            case "advance":
+              expected = "ok";
+              run = async () => {
+                await g.chain.mineAt((await g.chain.latestTimestamp()) + a.seconds);
+                return "ok";
+              };
+              break;
+          }
+          const actual = await run();
+          const label = JSON.stringify(a, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v));
+          if (expected !== undefined) expect(actual, label).toBe(expected);
+          else expect(actual, label).toMatch(/^(ok|UsageVerifier__\w+)$/);
+          const key = `${a.kind}:${actual}`;
+          seen.set(key, (seen.get(key) ?? 0) + 1);
+
+          // Stakes as modelled; the registry holds exactly the stake.
+          let staked = 0n;
+          for (const [i, k] of keys.entries()) {
+            const st = await registry.stakeOf(k.keyHash);
+            expect(
+              { bonded: st.bonded, unbonding: st.unbonding, slashed: st.slashedAt !== 0n },
+              label,
+            ).toEqual({
+              bonded: stakes[i]!.bonded,
+              unbonding: stakes[i]!.unbonding,
+              slashed: stakes[i]!.slashed,
+            });
+            staked += st.bonded + st.unbonding;
+          }
+          expect(await credit.balanceOf(g.d.addresses.registry)).toBe(staked);
+          expect(await credit.balanceOf(g.stranger.address)).toBe(toReporter);
+          expect(await credit.balanceOf(BURN)).toBe(burned);
+
+          // Jobs balance; pending is the sum of its lanes; nothing of a slashed key stays locked.
+          let held = 0n;
+          let paid = 0n;
+          for (let j = 1n; j <= 3n; j++) {
+            const job = await escrow.jobOf(j);
+            expect(job.paid + job.refunded + job.remaining, `job ${j}`).toBe(job.deposited);
+            held += job.remaining;
+            paid += job.paid;
+          }
+          let lanePending = 0n;
+          for (const l of allLanes) {
+            const [locked, releasable, returnable] = await escrow.pendingOf(l.jobId, l.workerKeyHash);
+            lanePending += locked + releasable + returnable;
+            if (stakes[keyIndex(l.workerKeyHash)]!.slashed) expect(locked, label).toBe(0n);
+          }
+          const pending = await escrow.pendingBalanceOf(g.provider.address, g.creditAddress);
+          const owed = await escrow.balanceOf(g.provider.address, g.creditAddress);
+          expect(lanePending, label).toBe(pending);
+          expect(paid, `${label}: paid == withdrawn + owed + pending`).toBe(withdrawn + owed + pending);
+          expect(await credit.balanceOf(g.escrowAddress)).toBe(held + owed + pending);
+          const holders = [
+            g.client.address,
+            g.provider.address,
+            g.stranger.address,
+            BURN,
+            g.escrowAddress,
+            g.d.addresses.registry,
+          ];
+          let total = 0n;
+          for (const h of holders) total += await credit.balanceOf(h);
+          expect(total, `${label}: every minted credit is accounted for`).toBe(minted);
+        }
+      }),
+      { numRuns: 60, seed: Number(process.env.FC_SEED ?? 11) },
+    );
+    for (const key of [
+      "submit:ok",
+      "submit:ComputeEscrow__BondBelowMinimum",
+      "submit:ComputeEscrow__WorkerInactive",
+      "slash:ok",
+      "settle:released",
+      "settle:returned",
+      "withdraw:ok",
+      "withdrawBond:ok",
+      "withdrawBond:WorkerRegistry__UnbondNotReady",
+      "unbond:WorkerRegistry__UnbondExceedsBond",
+    ]) {
+      expect(
+        seen.get(key) ?? 0,
+        `runs reaching ${key} (reached: ${[...seen.keys()].join(", ")})`,
+      ).toBeGreaterThan(0);
     }
   });
 });

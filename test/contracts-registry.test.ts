@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { AbiCoder, encodeBytes32String, type Result, type Signer } from "ethers";
+import { AbiCoder, encodeBytes32String, id, ZeroHash, type Result, type Signer } from "ethers";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { deployMeterproof, DEFAULT_RATE_CARD, type MeterproofDeployment } from "../chain/deploy.ts";
 import { decodeContractError } from "../chain/errors.ts";
@@ -26,6 +26,8 @@ let k1: WorkerKey, k2: WorkerKey;
 let snapshot: string;
 
 const H100 = encodeBytes32String("H100");
+const FAR_FUTURE = 4_000_000_000n;
+const EVIDENCE = id("attestation report");
 const gpu = (n: number) => "0x" + n.toString(16).padStart(64, "0");
 
 beforeAll(async () => {
@@ -244,15 +246,17 @@ describe("WorkerRegistry", () => {
     expect((await d.registry.billingStatus(k))[3]).toBe(false);
 
     await expectCustomError(
-      d.registry.connect(provider).approveWorker(k),
+      d.registry.connect(provider).approveWorker(k, FAR_FUTURE, EVIDENCE, ZeroHash),
       "AccessControlUnauthorizedAccount",
     );
-    await expectCustomError(d.registry.connect(attestor).approveWorker(8n), "WorkerRegistry__UnknownWorker", [
-      8n,
-    ]);
-    await (await d.registry.connect(attestor).approveWorker(k)).wait();
+    await expectCustomError(
+      d.registry.connect(attestor).approveWorker(8n, FAR_FUTURE, EVIDENCE, ZeroHash),
+      "WorkerRegistry__UnknownWorker",
+      [8n],
+    );
+    await (await d.registry.connect(attestor).approveWorker(k, FAR_FUTURE, EVIDENCE, ZeroHash)).wait();
     expect((await d.registry.billingStatus(k))[3]).toBe(true);
-    await (await d.registry.connect(attestor).revokeWorker(k)).wait();
+    await (await d.registry.connect(attestor).revokeWorker(k, encodeBytes32String("decommissioned"))).wait();
     expect((await d.registry.billingStatus(k))[3]).toBe(false);
     await (await d.registry.setRequireAttestation(false)).wait();
     expect((await d.registry.billingStatus(k))[3]).toBe(true);

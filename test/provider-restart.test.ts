@@ -7,6 +7,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { deployMeterproof } from "../chain/deploy.ts";
 import { decodeEvents } from "../chain/events.ts";
 import type { AgentStatus } from "../provider/status.ts";
 import { CliProcess } from "./helpers/cli-process.ts";
@@ -40,12 +41,12 @@ function writeConfig(folder: string, traces: string[], extra: Record<string, unk
   );
 }
 
-function agent(folder: string, failpoint?: string): CliProcess {
+function agent(folder: string, failpoint?: string, escrow = pj.d.addresses.escrow): CliProcess {
   const env: NodeJS.ProcessEnv = { ...process.env, METERPROOF_PRIVATE_KEY: DEV_KEYS.provider };
   for (const k of ["METERPROOF_RPC", "METERPROOF_CONFIG", "METERPROOF_DEPLOYMENT", "METERPROOF_FAILPOINT"])
     delete env[k];
   if (failpoint) env.METERPROOF_FAILPOINT = failpoint;
-  return new CliProcess(["provider", "run", "--escrow", pj.d.addresses.escrow], { cwd: folder, env });
+  return new CliProcess(["provider", "run", "--escrow", escrow], { cwd: folder, env });
 }
 
 async function escrowEvents(name: string) {
@@ -82,7 +83,7 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-describe("provider agent killed with kill -9 at every stage", () => {
+describe("provider agent against a hardhat node", () => {
   it("pays every segment exactly once across five runs", async () => {
     const folder = join(dir, "agent");
     mkdirSync(folder, { recursive: true });
@@ -196,5 +197,40 @@ describe("provider agent killed with kill -9 at every stage", () => {
       await a.stop();
     }
     expect(await node.provider.getTransactionCount(pj.provider.address)).toBe(nonce0);
+  });
+
+  it("settles payouts out of the challenge window before it withdraws them", async () => {
+    const folder = join(dir, "challenge");
+    mkdirSync(folder, { recursive: true });
+    // A deployment whose payouts stay pending 2 s (released after 2 to 4 s).
+    const d = await deployMeterproof({ signer: pj.admin, circuitSizes: [8], stake: { challengeWindow: 2 } });
+    const windowed = await providerJob(node.provider, { worker: "challenge", d });
+    await writeTraceFile(join(folder, "job.trace.jsonl"), windowed, {
+      startMs: windowed.createdAt * 1000 + 1000,
+      intervalMs: 100,
+      records: 8,
+    });
+    writeConfig(folder, ["job.trace.jsonl"], { batch: { segments: 1, maxWaitSeconds: 0, maxPerTx: 16 } });
+    const a = agent(folder, undefined, d.addresses.escrow);
+    // The window ends by block time: keep blocks coming, as a live chain does.
+    const miner = setInterval(() => void node.call("evm_mine").catch(() => {}), 1000);
+    try {
+      const withdrawn = await a.waitFor((l) => l.msg === "withdrawn", 90_000, "withdrawal");
+      expect(
+        a.lines.some((l) => l.msg === "transaction sent" && String(l.label).startsWith("settle 1 lanes")),
+      ).toBe(true);
+      const logs = await node.provider.getLogs({
+        address: d.addresses.escrow,
+        fromBlock: 0,
+        toBlock: "latest",
+      });
+      const payout = decodeEvents(logs).find((e) => e.name === "SegmentAccepted")!.args.payout as bigint;
+      expect(payout).toBeGreaterThan(0n);
+      expect(withdrawn.amount).toBe(payout.toString());
+      expect(await d.escrow.pendingBalanceOf(windowed.provider.address, d.addresses.credit)).toBe(0n);
+    } finally {
+      clearInterval(miner);
+      await a.stop();
+    }
   });
 });

@@ -160,7 +160,7 @@ describe("meterproof worker run --rpc", () => {
     // Progress: what was checked, the start, each seal and the end with counts.
     const lines = progress(r.stderr);
     expect(lines[0]).toMatch(
-      /job 1 on chain 31337 .* checked: job open, provider and terms \(from the escrow\), circuit for segments of 8 is set up, worker key registered to the provider, active and approved, device class CPU \(weight \d+ bps\) and GPU as registered$/,
+      /job 1 on chain 31337 .* checked: job open, provider and terms \(from the escrow\), circuit for segments of 8 is set up, worker key registered to the provider, active, approved, device class CPU \(weight \d+ bps\) and GPU as registered$/,
     );
     expect(lines[1]).toMatch(/^meterproof: worker: started the command \(pid \d+\)$/);
     expect(lines.some((l) => /sealed segment 0: records 0\.\.\d+/.test(l))).toBe(true);

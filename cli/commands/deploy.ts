@@ -9,7 +9,15 @@ interface DeployOptions extends ChainOptions {
   maxClockSkewMs: string;
   closeGracePeriod: string;
   requireAttestation?: boolean;
+  bondToken?: string;
+  minimumBond?: string;
+  unbondDelay?: string;
+  challengeWindow: string;
+  reporterShareBps: string;
+  treasury?: string;
 }
+
+const ZERO_ADDRESS = "0x0000000000000000000000000000000000000000";
 
 function nonNegativeInt(flag: string, v: string, max: number): number {
   if (!/^[0-9]+$/.test(v) || Number(v) > max)
@@ -43,10 +51,31 @@ export function registerDeploy(program: Command): void {
       "time after a job's expiry during which the provider may still submit and the client may not close",
       "86400",
     );
-  withChainOptions(cmd).option(
-    "--require-attestation",
-    "workers must be approved by an attestor before they earn",
-  );
+  withChainOptions(cmd)
+    .option("--require-attestation", "workers must be approved by an attestor before they earn")
+    .option(
+      "--bond-token <address|credit>",
+      "ERC-20 that providers bond per worker (credit: the ComputeCredit deployed here); default: no bonds",
+    )
+    .option(
+      "--minimum-bond <amount>",
+      "bond a worker needs to earn, in whole tokens (100) or base units (100units); needs --bond-token",
+    )
+    .option(
+      "--challenge-window <seconds>",
+      "how long an accepted payout stays pending and can be taken back by a revocation for cause (0: paid at once)",
+      "0",
+    )
+    .option(
+      "--unbond-delay <seconds>",
+      "time from an unbond request until the stake may leave (default and minimum with bonds: twice the challenge window)",
+    )
+    .option(
+      "--reporter-share-bps <bps>",
+      "share of a slashed bond paid to the reporter, in basis points (the rest goes to --treasury or is burned)",
+      "0",
+    )
+    .option("--treasury <address>", "receives the rest of a slashed bond (default: burned)");
   cmd.action(async (opts: DeployOptions) => {
     const { existsSync, mkdirSync } = await import("node:fs");
     const { dirname } = await import("node:path");
@@ -63,6 +92,25 @@ export function registerDeploy(program: Command): void {
     await buildContractsInCheckout((line) => console.error(`meterproof: ${line}`));
     const maxClockSkewMs = nonNegativeInt("--max-clock-skew-ms", opts.maxClockSkewMs, 2 ** 48);
     const closeGracePeriod = nonNegativeInt("--close-grace-period", opts.closeGracePeriod, 2 ** 48);
+    const challengeWindow = nonNegativeInt("--challenge-window", opts.challengeWindow, 2 ** 48);
+    const reporterShareBps = nonNegativeInt("--reporter-share-bps", opts.reporterShareBps, 10_000);
+    const unbondDelay =
+      opts.unbondDelay === undefined
+        ? undefined
+        : nonNegativeInt("--unbond-delay", opts.unbondDelay, 2 ** 48);
+    const { parseAmount, toUnits } = await import("../amounts.ts");
+    const { checkAddress } = await import("../chain-session.ts");
+    if (opts.bondToken !== undefined && opts.bondToken !== "credit")
+      checkAddress("--bond-token", opts.bondToken);
+    if (opts.treasury !== undefined) checkAddress("--treasury", opts.treasury);
+    if (opts.minimumBond !== undefined && opts.bondToken === undefined)
+      throw new CliError("--minimum-bond needs --bond-token (without a bond token there are no bonds)");
+    if (opts.bondToken !== undefined && unbondDelay !== undefined && unbondDelay < 2 * challengeWindow)
+      throw new CliError(
+        `--unbond-delay must be at least twice --challenge-window (${2 * challengeWindow} s): a payout stays pending up to two windows`,
+      );
+    const minimumBondSpec =
+      opts.minimumBond === undefined ? undefined : parseAmount("--minimum-bond", opts.minimumBond);
     let sizes: number[];
     if (opts.sizes !== undefined) {
       sizes = [
@@ -100,7 +148,22 @@ export function registerDeploy(program: Command): void {
 
     const privateKey = await signingKey(opts);
     const rpc = await connectRpc(opts.rpc);
-    rpc.provider.destroy();
+    let minimumBond: bigint | undefined;
+    try {
+      if (minimumBondSpec !== undefined) {
+        // ComputeCredit has 18 decimals; another token is asked.
+        let decimals: number | undefined = 18;
+        if (opts.bondToken !== "credit" && "tokens" in minimumBondSpec) {
+          const { attachContract } = await import("../../contracts/index.ts");
+          decimals = await attachContract("ComputeCredit", opts.bondToken!, rpc.provider)
+            .decimals()
+            .then(Number, () => undefined);
+        }
+        minimumBond = toUnits("--minimum-bond", minimumBondSpec, decimals);
+      }
+    } finally {
+      rpc.provider.destroy();
+    }
     const out = opts.out ?? `meterproof-deployment-${rpc.chainId}.json`;
     if (existsSync(out))
       throw new CliError(
@@ -120,9 +183,19 @@ export function registerDeploy(program: Command): void {
         maxClockSkewMs,
         closeGracePeriod,
         requireAttestation: opts.requireAttestation ?? false,
+        stake: {
+          ...(opts.bondToken !== undefined ? { bondToken: opts.bondToken } : {}),
+          ...(minimumBond !== undefined ? { minimumBond } : {}),
+          ...(unbondDelay !== undefined ? { unbondDelay } : {}),
+          challengeWindow,
+          reporterShareBps,
+          ...(opts.treasury !== undefined ? { treasury: opts.treasury } : {}),
+        },
         journalDir,
       });
     } catch (err) {
+      const { StakeTermsError } = await import("../../chain/stake-terms.ts");
+      if (err instanceof StakeTermsError) throw new CliError(err.message);
       if (err instanceof IgnitionDeployError)
         throw new CliError(`deployment failed: ${err.message}`, EXIT_FAILED);
       // Hardhat's own errors (e.g. a node that stopped answering) carry a readable message.
@@ -151,6 +224,12 @@ export function registerDeploy(program: Command): void {
     const width = Math.max(...rows.map(([name]) => name.length)) + 2;
     for (const [name, address] of rows) console.log(`  ${name.padEnd(width)}${address}`);
     console.log(`network admin (every role): ${deployment.deployer}`);
+    const st = deployment.parameters.stake;
+    if (st && (st.challengeWindow !== 0 || st.bondToken !== ZERO_ADDRESS))
+      console.log(
+        `stake terms: bond token ${st.bondToken}, minimum bond ${st.minimumBond} units, challenge window ${st.challengeWindow} s, ` +
+          `unbond delay ${st.unbondDelay} s, reporter share ${st.reporterShareBps} bps, treasury ${st.treasury}`,
+      );
     console.log(`wrote ${out} (Ignition journal in ${journalDir})`);
     if (opts.requireAttestation) {
       // Without these two steps no worker of this network can ever be paid.

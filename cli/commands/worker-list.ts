@@ -60,7 +60,10 @@ export function registerWorkerList(worker: Command): void {
       for (const w of list.workers) {
         const state = w.released ? "released (off for good)" : w.active ? "active" : "inactive";
         const approval = w.approval
-          ? `${w.approval.approved ? "approved" : "approval revoked"} by ${w.approval.attestor} in block ${w.approval.block}`
+          ? `${w.approval.approved ? "approved" : "approval revoked"} by ${w.approval.attestor} in block ${w.approval.block}` +
+            (w.approval.expiresAt !== undefined
+              ? `, ${w.approval.expiresAt * 1000 > Date.now() ? "until" : "lapsed at"} ${new Date(w.approval.expiresAt * 1000).toISOString()}`
+              : "")
           : w.approved
             ? "approved"
             : list.requireAttestation

@@ -1,7 +1,9 @@
 import { InvalidArgumentError, Option, type Command } from "commander";
 import { CliError, EXIT_FAILED } from "../output.ts";
+import { registerWorkerAttest } from "./worker-attest.ts";
 import { registerWorkerRegister } from "./worker-register.ts";
 import { registerWorkerList } from "./worker-list.ts";
+import { registerWorkerStake } from "./worker-stake.ts";
 
 function uint(name: string) {
   return (v: string): bigint => {
@@ -51,6 +53,8 @@ export function registerWorker(program: Command): void {
     .description("run jobs under a worker that meters the device and writes a signed trace");
   registerWorkerRegister(worker);
   registerWorkerList(worker);
+  registerWorkerAttest(worker);
+  registerWorkerStake(worker);
   worker
     .command("run")
     .description(

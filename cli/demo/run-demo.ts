@@ -21,6 +21,7 @@ import { auditTrace, type AuditReport } from "../../verifier/audit.ts";
 import { loadVerificationKeys } from "../../verifier/load-keys.ts";
 import { closeVerifier, verifyBundle } from "../../verifier/verify-bundle.ts";
 import { openSampler, startJob } from "../../worker/index.ts";
+import { demoAttestation, type DemoAttestation } from "./attest-step.ts";
 
 export interface DemoOptions {
   /** Seconds of real CPU work the job does (default 22). */
@@ -53,6 +54,8 @@ export interface DemoSummary {
   gas: { deploy: bigint; submitBatch: bigint; perSegment: bigint; withdraw: bigint; close: bigint };
   bundlesVerified: number;
   audit: AuditReport;
+  /** The attestor step, with a test CA report (not vendor evidence). */
+  attestation: DemoAttestation;
 }
 
 /** A busy loop: one core fully used for `seconds`, printing a line a second (output the worker hashes). */
@@ -202,6 +205,18 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoSummary> {
       workerKeyHash: key.keyHash,
     });
     const audit = await auditTrace(tracePath, view);
+
+    log(
+      "attestor (test CA — not vendor evidence): check an SEV-SNP report bound to the worker key, approve the key",
+    );
+    const attestation = await demoAttestation({
+      registry: d.registry,
+      chainId: d.chainId,
+      attestor: admin,
+      workerKeyHash: key.keyHash,
+      dir,
+      log,
+    });
     const summary: DemoSummary = {
       dir,
       tracePath,
@@ -222,6 +237,7 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoSummary> {
       },
       bundlesVerified,
       audit,
+      attestation,
     };
     await opts.whileChainOpen?.({
       provider: ethers.provider,
@@ -279,6 +295,7 @@ export function formatDemoSummary(s: DemoSummary): string[] {
     `  gas              deploy ${s.gas.deploy}, submit batch ${s.gas.submitBatch} (${s.gas.perSegment} per segment), withdraw ${s.gas.withdraw}, close ${s.gas.close}`,
     `  bundles          ${s.bundlesVerified} verified off chain`,
     `  audit            ${s.audit.ok ? "ok" : "MISMATCH"} (${s.audit.counts.pass} pass, ${s.audit.counts.warn} warn, ${s.audit.counts.fail} fail)`,
+    `  attestation      approved until ${new Date(Number(s.attestation.expiresAt) * 1000).toISOString()} on a TEST CA report (not vendor evidence), evidence ${s.attestation.evidenceHash.slice(0, 18)}…`,
     `  files            ${s.dir}`,
   ];
 }

@@ -46,6 +46,12 @@ interface IComputeEscrow {
         uint256 jobTag;
     }
 
+    /// @notice A lane (a worker key in a job) whose pending payouts settlePending settles.
+    struct LaneRef {
+        uint256 jobId;
+        uint256 workerKeyHash;
+    }
+
     /// @notice One entry of a batch: a submission for the escrow's job `jobId`.
     struct BatchEntry {
         uint256 jobId;
@@ -81,6 +87,11 @@ interface IComputeEscrow {
     error ComputeEscrow__WorkerInactive(uint256 workerKeyHash);
     /// @notice Attestation is required and no attestor approved the worker key.
     error ComputeEscrow__WorkerNotApproved(uint256 workerKeyHash);
+    /// @notice The segment's window ends after the worker's approval expired: work after an
+    /// approval lapses is not billed (work before it may still be submitted).
+    error ComputeEscrow__ApprovalLapsed(uint256 workerKeyHash, uint64 tLast, uint256 expiresAtMs);
+    /// @notice The worker's bond is below the network's minimum, so it cannot earn.
+    error ComputeEscrow__BondBelowMinimum(uint256 workerKeyHash, uint256 bond, uint256 minimumBond);
     /// @notice The worker belongs to another provider than the job's.
     error ComputeEscrow__WorkerNotJobProvider(uint256 workerKeyHash, address workerProvider, address jobProvider);
     /// @notice The rate card has no weight for the worker's device class, so it cannot earn.
@@ -142,6 +153,19 @@ interface IComputeEscrow {
     event SegmentSkipped(uint256 indexed jobId, uint256 indexed workerKeyHash, uint256 indexed newHead);
     /// @notice The escrow was paused or unpaused; `pausedSeconds` is the total paused time so far.
     event PauseTimeRecorded(bool paused, uint64 pausedSeconds);
+    /// @notice The escrow was deployed with this challenge window (the registry's): payouts stay
+    /// pending that many seconds at least (0: credited at once).
+    event ChallengeWindowConfigured(uint64 challengeWindow);
+    /// @notice A lane's pending payout left the challenge window and was credited to the provider.
+    event PendingReleased(
+        uint256 indexed jobId,
+        uint256 indexed workerKeyHash,
+        address indexed provider,
+        uint256 amount
+    );
+    /// @notice A lane's pending payout went back to its job because the key was revoked for
+    /// cause within its window (to the client directly when the job is closed).
+    event PendingReturned(uint256 indexed jobId, uint256 indexed workerKeyHash, uint256 amount, bool toClient);
     /// @notice A provider withdrew its balance of a token.
     event Withdrawn(address indexed provider, address indexed token, uint256 amount);
     /// @notice The job was closed and `refund` returned to its client.
@@ -169,11 +193,13 @@ interface IComputeEscrow {
 
     /// @notice Verifies one segment proof of a job and credits its payout to the job's provider.
     /// @dev Checks, in order: not paused; job open; worker registered, active, approved (when
-    /// required) and owned by the job's provider; the window lies within the job's life and not
-    /// in the future; then the UsageVerifier checks that prevHead is the lane head and that the
+    /// required), bonded at least the network's minimum and owned by the job's provider; the
+    /// window lies within the job's life, not in the future, and ends by the worker's approval
+    /// expiry (when approval is required); then the UsageVerifier checks that prevHead is the lane head and that the
     /// window is the lane's to bill (UsageVerifier__ errors), and verifies the proof; a lane's
     /// first segment needs a rated device class, whose weight the lane keeps. Anyone may
-    /// submit: the payout always goes to the job's provider. Disjoint work of one worker in
+    /// submit: the payout always goes to the job's provider (pending for the challenge window
+    /// when the network has one, see settlePending). Disjoint work of one worker in
     /// several jobs is payable in any order.
     function submitSegment(uint256 jobId, IUsageVerifier.Submission calldata submission) external;
 
@@ -184,8 +210,34 @@ interface IComputeEscrow {
     /// skipped with SegmentSkipped; any other refusal reverts the whole batch.
     function submitSegments(BatchEntry[] calldata entries) external;
 
-    /// @notice Sends the caller its whole balance of `token` (credited payouts).
+    /// @notice Sends the caller its whole balance of `token`: payouts credited at once (no
+    /// challenge window) or released from pending (settlePending). Pending payouts stay.
     function withdraw(address token) external returns (uint256 amount);
+
+    /// @notice Settles the pending payouts of some lanes: what has left the challenge window
+    /// goes to the provider's balance; what was still in it when the key was revoked for cause
+    /// goes back to the job (or, the job closed, to its client). Anyone may call it: it only
+    /// moves money to where the rules already put it. Lanes with nothing to settle are skipped.
+    /// @dev With a challenge window W, a payout accepted at time t is kept in the lane's bucket
+    /// of epoch e = t / W and released at (e + 2) * W: after W to 2W. A lane has two buckets,
+    /// enough because only the current and the previous epoch can be unreleased; a segment
+    /// adds to one of them in O(1) and moves a released one to the balance on the way.
+    /// @return released Total credited to providers' balances.
+    /// @return returned Total given back to jobs or clients.
+    function settlePending(LaneRef[] calldata lanes) external returns (uint256 released, uint256 returned);
+
+    /// @return The seconds a payout stays pending at least (the registry's challenge window; 0: off).
+    function challengeWindow() external view returns (uint64);
+
+    /// @notice A lane's pending payouts as settlePending would treat them now.
+    /// @return locked Still in the challenge window.
+    /// @return releasable Out of the window, not yet moved to the provider's balance.
+    /// @return returnable Taken back by a revocation for cause, not yet moved to the job.
+    /// @return nextReleaseAt When the next locked amount is released (0: none locked).
+    function pendingOf(
+        uint256 jobId,
+        uint256 workerKeyHash
+    ) external view returns (uint256 locked, uint256 releasable, uint256 returnable, uint64 nextReleaseAt);
 
     /// @notice Closes a job and refunds the remaining budget to its client. The provider may
     /// close at any time; the client from closableAt(jobId) (expiry + grace period + time the
@@ -227,12 +279,15 @@ interface IComputeEscrow {
     /// @return The largest device weight the rate card takes (10 H100-equivalents).
     function MAX_WEIGHT_BPS() external view returns (uint32);
 
-
     /// @return The rate card weight of a device class, in H100-equivalent basis points.
     function deviceWeight(bytes32 deviceClass) external view returns (uint32);
 
     /// @return The withdrawable balance of a provider in a token.
     function balanceOf(address provider, address token) external view returns (uint256);
+
+    /// @return A provider's pending payouts in a token, in all lanes, not yet settled (locked in
+    /// the window, or released and waiting for settlePending).
+    function pendingBalanceOf(address provider, address token) external view returns (uint256);
 
     /// @return Number of jobs created (the id of the last one).
     function jobCount() external view returns (uint256);

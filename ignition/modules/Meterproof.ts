@@ -3,13 +3,16 @@
  * chain/deploy.ts deployMeterproof:
  *   npx hardhat ignition deploy ignition/modules/Meterproof.ts --network localhost
  * Parameters (ignition/parameters.json or --parameters): maxClockSkewMs, closeGracePeriod,
- * requireAttestation. The verifiers deployed and registered are those of the circuit sizes
+ * requireAttestation, and the registry's stake terms: bondToken (an address; "credit" is not a
+ * parameter value: build the module with `{ bondWithCredit: true }` for the set's own
+ * ComputeCredit), minimumBond, unbondDelay, challengeWindow, reporterShareBps, treasury. Their
+ * defaults turn bonds and the challenge window off. The verifiers deployed and registered are those of the circuit sizes
  * in METERPROOF_CIRCUIT_SIZES (e.g. "8,64"), by default every size whose generated verifier
  * is compiled among 8 and 64. Each size's batch verifier (SegmentGroth16BatchVerifier{N}, written
  * by the same `meterproof setup --size N`) is deployed and registered beside it when compiled.
  */
 import { buildModule } from "@nomicfoundation/hardhat-ignition/modules";
-import { encodeBytes32String } from "ethers";
+import { ZeroAddress, encodeBytes32String } from "ethers";
 import {
   DEFAULT_CLOSE_GRACE_PERIOD,
   DEFAULT_MAX_CLOCK_SKEW_MS,
@@ -22,8 +25,11 @@ import {
   verifierContractName,
 } from "../../contracts/index.ts";
 
-/** The module for a given list of circuit sizes (segment sizes N). */
-export function meterproofModule(circuitSizes: readonly number[]) {
+/**
+ * The module for a given list of circuit sizes (segment sizes N). `bondWithCredit` makes the
+ * set's own ComputeCredit the bond token (the bondToken parameter is then ignored).
+ */
+export function meterproofModule(circuitSizes: readonly number[], opts: { bondWithCredit?: boolean } = {}) {
   return buildModule("Meterproof", (m) => {
     const admin = m.getAccount(0);
     const maxClockSkewMs = m.getParameter("maxClockSkewMs", DEFAULT_MAX_CLOCK_SKEW_MS);
@@ -32,7 +38,15 @@ export function meterproofModule(circuitSizes: readonly number[]) {
 
     const credit = m.contract("ComputeCredit", [admin]);
     const keyVerifier = m.contract(KEY_VERIFIER_CONTRACT, []);
-    const registry = m.contract("WorkerRegistry", [admin, requireAttestation, keyVerifier]);
+    const stakeTerms = {
+      token: opts.bondWithCredit ? credit : m.getParameter("bondToken", ZeroAddress),
+      minimumBond: m.getParameter("minimumBond", 0n),
+      unbondDelay: m.getParameter("unbondDelay", 0),
+      challengeWindow: m.getParameter("challengeWindow", 0),
+      reporterShareBps: m.getParameter("reporterShareBps", 0),
+      treasury: m.getParameter("treasury", ZeroAddress),
+    };
+    const registry = m.contract("WorkerRegistry", [admin, requireAttestation, keyVerifier, stakeTerms]);
     const router = m.contract("SegmentVerifierRouter", [admin]);
     for (const size of circuitSizes) {
       const verifier = m.contract(verifierContractName(size), [], { id: `Verifier${size}` });

@@ -1,5 +1,6 @@
 import { encodeBytes32String, parseEther, type Signer } from "ethers";
 import { deployMeterproof, type MeterproofDeployment } from "../../chain/deploy.ts";
+import type { StakeTermsOptions } from "../../chain/stake-terms.ts";
 import { toSubmissionInput, type Submission } from "../../chain/submission.ts";
 import { deployContract, type BatchEntryInput, type ComputeEscrow } from "../../contracts/index.ts";
 import { proveKeyPossession } from "../../prover/key-possession.ts";
@@ -42,7 +43,13 @@ export interface BaseFixture {
   stranger: Signer & { address: string };
 }
 
-export async function baseFixture(): Promise<BaseFixture> {
+/**
+ * `stake` deploys the registry with bond and challenge terms; the deployment makes the same
+ * transactions in the same order, so the escrow address (and the cached proofs) stay the same.
+ */
+export async function baseFixture(
+  opts: { stake?: StakeTermsOptions; requireAttestation?: boolean } = {},
+): Promise<BaseFixture> {
   const connection = await connectHardhat();
   const chain = chainControl(connection);
   const signers = await connection.ethers.getSigners();
@@ -64,6 +71,8 @@ export async function baseFixture(): Promise<BaseFixture> {
     circuitSizes: [8],
     maxClockSkewMs: SKEW_MS,
     closeGracePeriod: GRACE_S,
+    ...(opts.stake ? { stake: opts.stake } : {}),
+    ...(opts.requireAttestation ? { requireAttestation: true } : {}),
   });
   const escrowAddress = d.addresses.escrow;
   await (await d.credit.mint(client.address, parseEther("1000"))).wait();
