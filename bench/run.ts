@@ -14,6 +14,7 @@ const sections: Record<string, () => Promise<BenchSection>> = {
   batch: async () => (await import("./batch-verify.ts")).benchBatchVerify(),
   audit: async () => (await import("./audit.ts")).benchAudit(),
   worker: async () => (await import("./worker.ts")).benchWorker(),
+  provider: async () => (await import("./provider.ts")).benchProvider(),
 };
 
 const only = process.argv.slice(2);

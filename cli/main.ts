@@ -21,6 +21,7 @@ import { registerBalance } from "./commands/balance.ts";
 import { registerNetwork } from "./commands/network.ts";
 import { registerDashboard } from "./commands/dashboard.ts";
 import { registerAttest } from "./commands/attest.ts";
+import { registerProvider } from "./commands/provider.ts";
 import { EXIT_BAD_INPUT, reportError } from "./output.ts";
 import { applyProjectConfig, loadProjectConfig } from "./project-config.ts";
 
@@ -55,6 +56,7 @@ registerBalance(program);
 registerNetwork(program);
 registerDashboard(program);
 registerAttest(program);
+registerProvider(program);
 
 try {
   // The project config fills what flags and environment variables leave open.
