@@ -4,21 +4,15 @@
  * register, approve, bond, status, unbond and withdraw the bond after the delay, revoke, revoke
  * for cause, and withdraw reporting pending pay.
  */
-import { spawn, type ChildProcess } from "node:child_process";
-import { openSync, readFileSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
+import { rmSync } from "node:fs";
 import { join } from "node:path";
-import { Contract, JsonRpcProvider, Network, Wallet, id, keccak256, parseEther, toUtf8Bytes } from "ethers";
+import { Contract, Wallet, id, keccak256, parseEther, toUtf8Bytes, type JsonRpcProvider } from "ethers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { runCli, REPO_ROOT, type CliResult } from "./helpers/cli.ts";
-import { buildContracts } from "./helpers/hardhat.ts";
+import { runCli, type CliResult } from "./helpers/cli.ts";
+import { cleanEnv, KEYS as NODE_KEYS, startHardhatNode, type HardhatNode } from "./helpers/hardhat-node.ts";
 import { tempDir } from "./worker-helpers.ts";
 
-const KEYS = {
-  admin: "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80",
-  provider: "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a",
-  reporter: "0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6",
-} as const;
+const KEYS = { admin: NODE_KEYS.admin, provider: NODE_KEYS.provider, reporter: NODE_KEYS.submitter } as const;
 const PROVIDER = new Wallet(KEYS.provider).address;
 const REPORTER = new Wallet(KEYS.reporter).address;
 const WINDOW = 600;
@@ -27,27 +21,13 @@ const EVIDENCE = id("sev-snp report of the test host");
 const dir = tempDir("stake-cli");
 const deploymentFile = join(dir, "deployment.json");
 const workerKeyFile = join(dir, "worker.key");
-let node: ChildProcess | undefined;
+let chain: HardhatNode;
 let rpc = "";
-let provider: JsonRpcProvider | undefined;
+let provider: JsonRpcProvider;
 let keyHash = "";
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
-
 function cli(args: string[], key?: string): CliResult {
-  const env: NodeJS.ProcessEnv = { ...process.env };
-  for (const k of ["METERPROOF_PRIVATE_KEY", "METERPROOF_KEYSTORE_PASSWORD", "METERPROOF_RPC"]) delete env[k];
-  if (key) env.METERPROOF_PRIVATE_KEY = key;
-  return runCli(args, { env, cwd: dir });
+  return runCli(args, { env: cleanEnv(key ? { METERPROOF_PRIVATE_KEY: key } : {}), cwd: dir });
 }
 function ok(r: CliResult): CliResult {
   if (r.status !== 0) throw new Error(`exit ${r.status}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
@@ -56,52 +36,16 @@ function ok(r: CliResult): CliResult {
 const json = <T>(r: CliResult): T => JSON.parse(ok(r).stdout) as T;
 const onChain = () => ["--rpc", rpc, "--deployment", deploymentFile];
 
-async function increaseTime(seconds: number): Promise<void> {
-  await provider!.send("evm_increaseTime", [seconds]);
-  await provider!.send("evm_mine", []);
-}
+const increaseTime = (seconds: number) => chain.increaseTime(seconds);
 
 beforeAll(async () => {
-  await buildContracts();
-  rpc = `http://127.0.0.1:${await freePort()}`;
-  const log = join(dir, "hardhat-node.log");
-  const out = openSync(log, "a");
-  node = spawn(
-    process.execPath,
-    [
-      join(REPO_ROOT, "node_modules/.bin/hardhat"),
-      "node",
-      "--port",
-      rpc.split(":")[2]!,
-      "--hostname",
-      "127.0.0.1",
-    ],
-    { cwd: REPO_ROOT, stdio: ["ignore", out, out] },
-  );
-  const network = Network.from(31337n);
-  provider = new JsonRpcProvider(rpc, network, { staticNetwork: network, cacheTimeout: -1 });
-  const until = Date.now() + 120_000;
-  for (;;) {
-    if (node.exitCode !== null)
-      throw new Error(`hardhat node exited: ${readFileSync(log, "utf8").slice(-2000)}`);
-    try {
-      if ((await provider.send("eth_chainId", [])) === "0x7a69") break;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > until) throw new Error("hardhat node did not answer within 120 s");
-    await new Promise((r) => setTimeout(r, 250));
-  }
+  chain = await startHardhatNode(dir);
+  rpc = chain.rpc;
+  provider = chain.provider;
 });
 
 afterAll(async () => {
-  provider?.destroy();
-  const child = node;
-  if (child && child.exitCode === null && child.signalCode === null) {
-    const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-    child.kill("SIGTERM");
-    await exited;
-  }
+  await chain?.stop();
   rmSync(dir, { recursive: true, force: true });
 });
 
