@@ -20,11 +20,12 @@ if (root.split(sep).includes("node_modules")) process.exit(0);
 const edrDir = join(root, "node_modules", "@nomicfoundation", "edr");
 if (!existsSync(edrDir)) process.exit(0); // production install without Hardhat
 
-// npm itself ran on an older Node: its EBADENGINE warnings are about packages that only ever run
-// on the Node 22 in node_modules/.bin, which npm scripts and npx put first on PATH.
-if (Number(process.versions.node.split(".")[0]) < 22) {
+// npm itself ran on an older Node (its user agent says which; this script runs on the Node 22 in
+// node_modules/.bin): its EBADENGINE warnings are about packages that only ever run on Node 22.
+const npmNode = /\bnode\/v(\d+)/.exec(process.env.npm_config_user_agent ?? "");
+if (npmNode && Number(npmNode[1]) < 22) {
   console.log(
-    `meterproof: npm ran on Node ${process.version}; its EBADENGINE warnings above are expected: ` +
+    `meterproof: npm ran on Node v${npmNode[1]}; its EBADENGINE warnings above are expected: ` +
       "meterproof runs on the Node 22 it installs (node_modules/.bin/node), not on this one",
   );
 }
