@@ -3,8 +3,8 @@
  * for a real CPU job itself, follows the trace while it is written, and proves through two
  * `prover serve` processes on one Redis; one of them is killed with kill -9 in the middle of a
  * proof. Payouts arrive on chain while the job runs, not only at its end, and every segment is
- * paid exactly once. The job lasts 60 s here (a segment sealed every 8 s);
- * METERPROOF_LONG_JOB_SECONDS=180 runs the three-minute version.
+ * paid exactly once. The job lasts three minutes (a segment sealed every 8 s);
+ * METERPROOF_LONG_JOB_SECONDS=60 runs a shorter one while developing.
  */
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -19,7 +19,7 @@ import { startHardhatNode, type HardhatNode } from "./helpers/hardhat-node.ts";
 import { DEV_KEYS, providerJob, type ProviderJob } from "./helpers/provider-fixture.ts";
 import { busyScript, tempDir } from "./worker-helpers.ts";
 
-const JOB_SECONDS = Number(process.env.METERPROOF_LONG_JOB_SECONDS ?? 60);
+const JOB_SECONDS = Number(process.env.METERPROOF_LONG_JOB_SECONDS ?? 180);
 const dir = tempDir("provider-stream");
 let node: HardhatNode;
 let redis: RedisServer;
