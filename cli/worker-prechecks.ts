@@ -5,7 +5,7 @@
  * lost; each refusal names the fix. Checks that need a chain are skipped, and said to be
  * skipped, when no RPC is configured.
  */
-import { decodeBytes32String, getAddress } from "ethers";
+import { decodeBytes32String, getAddress, ZeroAddress } from "ethers";
 import { existsSync } from "node:fs";
 import { CircuitError, readManifest, segmentSpec, specArtifacts, REPO_ROOT } from "../circuits/index.ts";
 import { attachContract } from "../contracts/index.ts";
@@ -66,7 +66,7 @@ export async function checkWorkerOnChain(args: {
     const registry = attachContract("WorkerRegistry", registryAddress, rpc.provider);
     const w = await registry.workerOf(args.workerKeyHash);
     const key = `worker key ${args.workerKeyHash} (--key ${args.keyFile})`;
-    if (w.provider === "0x0000000000000000000000000000000000000000") {
+    if (w.provider === ZeroAddress) {
       throw new CliError(
         `${key} is not registered in the registry ${registryAddress}: the escrow pays no trace it signs; ` +
           "run `meterproof worker register` as the provider first",

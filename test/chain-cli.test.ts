@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { Contract, parseEther, type JsonRpcProvider } from "ethers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadWorkerKey, sha256Hex, TraceBuilder, type JobTerms, type TraceLineJson } from "../trace/index.ts";
-import { runCli, type CliResult } from "./helpers/cli.ts";
+import { json, ok, runCli, type CliResult } from "./helpers/cli.ts";
 import {
   addressOf,
   cleanEnv,
@@ -41,15 +41,6 @@ const env = (extra: Record<string, string> = {}) => cleanEnv(extra);
 /** Runs the CLI as the holder of `key` (or with no key at all). */
 function cli(args: string[], key?: string, extra: Record<string, string> = {}): CliResult {
   return runCli(args, { env: env({ ...(key ? { METERPROOF_PRIVATE_KEY: key } : {}), ...extra }), cwd: dir });
-}
-
-function ok(r: CliResult): CliResult {
-  if (r.status !== 0) throw new Error(`exit ${r.status}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
-  return r;
-}
-
-function json<T>(r: CliResult): T {
-  return JSON.parse(ok(r).stdout) as T;
 }
 
 const onChain = () => ["--rpc", rpc, "--deployment", deploymentFile];

@@ -14,7 +14,7 @@ import { toSubmissionInput } from "../chain/submission.ts";
 import { attachContract } from "../contracts/index.ts";
 import { proveKeyPossession } from "../prover/key-possession.ts";
 import { checkTrace, sha256Hex, TraceBuilder, type TraceLineJson, type WorkerKey } from "../trace/index.ts";
-import { runCli, type CliResult } from "./helpers/cli.ts";
+import { json, runCli, type CliResult } from "./helpers/cli.ts";
 import { runCliAll } from "./helpers/cli-async.ts";
 import { addressOf, cleanEnv, KEYS, startHardhatNode, type HardhatNode } from "./helpers/hardhat-node.ts";
 import { closeProver, proveSegments, testWorkerKey } from "./helpers/segment-proof.ts";
@@ -39,11 +39,6 @@ function cli(args: string[], extra: Record<string, string> = {}): CliResult {
 /** Read-only runs side by side: each spends most of its time starting up. */
 function cliAll(...runs: string[][]): Promise<CliResult[]> {
   return runCliAll(runs, { cwd: dir, env: cleanEnv() });
-}
-
-function json<T>(r: CliResult): T {
-  expect(r.status, r.stderr).toBe(0);
-  return JSON.parse(r.stdout) as T;
 }
 
 const signer = (key: string) => new Wallet(key, chain.provider);

@@ -17,7 +17,7 @@ const dir = tempDir("quickstart");
 let chain: HardhatNode;
 
 /** The ```sh blocks of the README section headed `heading`. */
-export function shellBlocks(readme: string, heading: string): string[] {
+function shellBlocks(readme: string, heading: string): string[] {
   const start = readme.indexOf(`## ${heading}`);
   if (start < 0) throw new Error(`README has no section "## ${heading}"`);
   const end = readme.indexOf("\n## ", start + 3);

@@ -8,7 +8,7 @@ import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { Contract, Wallet, id, keccak256, parseEther, toUtf8Bytes, type JsonRpcProvider } from "ethers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { runCli, type CliResult } from "./helpers/cli.ts";
+import { json, ok, runCli, type CliResult } from "./helpers/cli.ts";
 import { cleanEnv, KEYS as NODE_KEYS, startHardhatNode, type HardhatNode } from "./helpers/hardhat-node.ts";
 import { tempDir } from "./worker-helpers.ts";
 
@@ -29,11 +29,6 @@ let keyHash = "";
 function cli(args: string[], key?: string): CliResult {
   return runCli(args, { env: cleanEnv(key ? { METERPROOF_PRIVATE_KEY: key } : {}), cwd: dir });
 }
-function ok(r: CliResult): CliResult {
-  if (r.status !== 0) throw new Error(`exit ${r.status}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
-  return r;
-}
-const json = <T>(r: CliResult): T => JSON.parse(ok(r).stdout) as T;
 const onChain = () => ["--rpc", rpc, "--deployment", deploymentFile];
 
 const increaseTime = (seconds: number) => chain.increaseTime(seconds);

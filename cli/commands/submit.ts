@@ -225,10 +225,7 @@ export function registerSubmit(program: Command): void {
         // Later segments of a lane chain from it, so they share its verdict.
         const { decodeContractError } = await import("../../chain/errors.ts");
         const { explainContractError } = await import("../../chain/revert-reasons.ts");
-        for (const lane of groupBy(
-          valid,
-          (s) => `${s.bundle.job.jobId}:${s.bundle.job.workerKeyHash}`,
-        ).values()) {
+        for (const { segments: lane } of groupIntoLanes(valid)) {
           const first = lane[0]!;
           const { jobId, submission } = await entryFor(first);
           let reason: string | undefined;

@@ -16,3 +16,14 @@ export function runCli(args: readonly string[], opts: SpawnSyncOptions = {}): Cl
   const r = spawnSync(process.execPath, [BIN, ...args], { encoding: "utf8", timeout: 600_000, ...opts });
   return { status: r.status, signal: r.signal, stdout: String(r.stdout), stderr: String(r.stderr) };
 }
+
+/** The result of a run that must succeed; otherwise an error with its exit code and output. */
+export function ok(r: CliResult): CliResult {
+  if (r.status !== 0) throw new Error(`exit ${r.status}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
+  return r;
+}
+
+/** The JSON a successful run printed on stdout. */
+export function json<T>(r: CliResult): T {
+  return JSON.parse(ok(r).stdout) as T;
+}
