@@ -121,6 +121,14 @@ export function registerWorker(program: Command): void {
         throw new CliError(`--sampler must be nvml, proc or auto, got ${opts.sampler}`);
       const { requireWritableFile } = await import("../paths.ts");
       requireWritableFile("--out", opts.out);
+      // Local checks first: a missing circuit is known before the chain, the key or the device is asked.
+      const { checkCircuitBuilt, checkWorkerOnChain } = await import("../worker-prechecks.ts");
+      const checked: string[] = [];
+      const skipped: string[] = [];
+      if (opts.circuitCheck) {
+        checkCircuitBuilt(opts.segment);
+        checked.push(`circuit for segments of ${opts.segment} is set up`);
+      } else skipped.push("circuit (--no-circuit-check)");
       const warn = (m: string) => console.error(`meterproof: warning: ${m}`);
       // The job and the terms its tag commits to are settled before anything starts.
       const { job, from } = await resolveWorkerJob(
@@ -135,16 +143,9 @@ export function registerWorker(program: Command): void {
         },
         warn,
       );
-      // Cheap local checks first: a missing circuit is known before the key or the device is touched.
-      const { checkCircuitBuilt, checkWorkerOnChain } = await import("../worker-prechecks.ts");
-      const checked: string[] = [
+      checked.unshift(
         from === "chain" ? "job open, provider and terms (from the escrow)" : "job terms and tag",
-      ];
-      const skipped: string[] = [];
-      if (opts.circuitCheck) {
-        checkCircuitBuilt(opts.segment);
-        checked.push(`circuit for segments of ${opts.segment} is set up`);
-      } else skipped.push("circuit (--no-circuit-check)");
+      );
       let key, sampler;
       try {
         // Both are slow (EdDSA set-up, a cold GPU driver): do them side by side.
