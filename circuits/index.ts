@@ -36,6 +36,11 @@ const configSchema = z.object({
     params: z.array(z.number().int()),
     publicSignals: z.array(z.string()),
   }),
+  challenge: z.object({
+    file: z.string(),
+    template: z.string(),
+    publicSignals: z.array(z.string()),
+  }),
 });
 
 const config = configSchema.parse(configJson);
@@ -135,6 +140,36 @@ export const KEY_POSSESSION_SPEC: CircuitSpec = {
   contractName: "KeyPossessionGroth16Verifier",
   setupCommand: "meterproof setup",
 };
+
+/** circuits.json: the plausibility challenge circuit's source file, template and public signals. */
+export const challengeConfig = config.challenge;
+/** Public inputs of ImplausibleRecord(N), in order (PlausibilityChallenge builds the same array). */
+export const CHALLENGE_PUBLIC_SIGNALS = challengeConfig.publicSignals as readonly string[];
+
+/**
+ * The spec of ImplausibleRecord(size): the proof that an accepted segment of at most `size`
+ * records holds a record whose energy is not its power over its interval
+ * (circuits/implausible_record.circom). `meterproof setup --size N` builds it with the segment
+ * circuit; the network deploys the one of its largest segment size.
+ */
+export function challengeSpec(size: number): CircuitSpec {
+  checkSegmentSize(size, "size");
+  return {
+    name: `challenge_${size}`,
+    file: challengeConfig.file,
+    template: challengeConfig.template,
+    params: [size],
+    publicSignals: challengeConfig.publicSignals,
+    verifierFile: `ChallengeVerifier${size}.sol`,
+    contractName: `ImplausibleRecordGroth16Verifier${size}`,
+    setupCommand: `meterproof setup --size ${size}`,
+  };
+}
+
+/** The artifact paths of the challenge circuit of segment size `size`. */
+export function challengeArtifacts(size: number, root = REPO_ROOT): CircuitArtifacts {
+  return specArtifacts(challengeSpec(size), root);
+}
 
 /** Paths of everything setup builds for one circuit. */
 export interface CircuitArtifacts {

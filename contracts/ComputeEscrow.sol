@@ -27,7 +27,7 @@ contract ComputeEscrow is IComputeEscrow, AccessControl, Pausable, ReentrancyGua
     /// @inheritdoc IComputeEscrow
     uint32 public constant MAX_WEIGHT_BPS = 100_000;
 
-    /// @notice Registry of worker keys.
+    /// @inheritdoc IComputeEscrow
     IWorkerRegistry public immutable registry;
     /// @inheritdoc IComputeEscrow
     IUsageVerifier public immutable usageVerifier;
@@ -64,10 +64,14 @@ contract ComputeEscrow is IComputeEscrow, AccessControl, Pausable, ReentrancyGua
     mapping(address provider => mapping(address token => uint256)) private _balances;
 
     /// @dev Payouts of a lane accepted in epoch `epoch` (block time / challengeWindow), pending
-    /// until (epoch + 2) * challengeWindow. Two per lane suffice (see settlePending).
+    /// until (epoch + 2) * challengeWindow. Two per lane suffice (see settlePending). `heads`
+    /// commits to the segments whose pay it holds, in order: keccak256(abi.encode(previous,
+    /// prevHead, newHead)) from 0, so a challenger can show a segment is still in its window
+    /// (PlausibilityChallenge) without a storage slot per segment.
     struct Bucket {
         uint128 amount;
         uint64 epoch;
+        bytes32 heads;
     }
 
     mapping(uint256 jobId => mapping(uint256 workerKeyHash => Bucket[2])) private _pending;
@@ -270,7 +274,7 @@ contract ComputeEscrow is IComputeEscrow, AccessControl, Pausable, ReentrancyGua
     ) private {
         uint32 weight = usage.laneData;
         if (weight == 0) revert ComputeEscrow__DeviceClassNotRated(deviceClass);
-        uint256 payout = _credit(jobId, job, s.workerKeyHash, usage.usage * weight);
+        uint256 payout = _credit(jobId, job, s, usage.usage * weight);
         emit SegmentAccepted(
             jobId,
             s.workerKeyHash,
@@ -292,7 +296,7 @@ contract ComputeEscrow is IComputeEscrow, AccessControl, Pausable, ReentrancyGua
     function _credit(
         uint256 jobId,
         JobRecord storage job,
-        uint256 workerKeyHash,
+        IUsageVerifier.Submission calldata s,
         uint256 weightedUsage
     ) private returns (uint256 payout) {
         // usage < 2^126 (meter < r), weight < 2^32, price < 2^96: the product fits in 256 bits.
@@ -303,21 +307,28 @@ contract ComputeEscrow is IComputeEscrow, AccessControl, Pausable, ReentrancyGua
             job.remaining = remaining - uint128(payout);
             job.paid += uint128(payout);
             if (challengeWindow == 0) _balances[job.provider][job.token] += payout;
-            else _addPending(jobId, job, workerKeyHash, uint128(payout));
+            else _addPending(jobId, job, s, uint128(payout));
         }
     }
 
-    /// @dev Adds a payout to the lane's bucket of the current epoch. A bucket of another epoch
-    /// is released on the way (the worker just passed the billing checks, so it was not
-    /// revoked for cause): at most one of the two is still locked, so one is always free.
-    function _addPending(uint256 jobId, JobRecord storage job, uint256 workerKeyHash, uint128 amount) private {
+    /// @dev Adds a segment's payout to the lane's bucket of the current epoch. A bucket of
+    /// another epoch is released on the way (the worker just passed the billing checks, so it
+    /// was not revoked for cause): at most one of the two is still locked, so one is always free.
+    function _addPending(
+        uint256 jobId,
+        JobRecord storage job,
+        IUsageVerifier.Submission calldata s,
+        uint128 amount
+    ) private {
         uint64 epoch = uint64(block.timestamp / challengeWindow);
+        uint256 workerKeyHash = s.workerKeyHash;
         Bucket[2] storage buckets = _pending[jobId][workerKeyHash];
         _pendingTotals[job.provider][job.token] += amount;
         for (uint256 i = 0; i < 2; ++i) {
             Bucket storage b = buckets[i];
             if (b.amount != 0 && b.epoch == epoch) {
                 b.amount += amount;
+                b.heads = _foldHeads(b.heads, s.prevHead, s.newHead);
                 return;
             }
         }
@@ -329,12 +340,18 @@ contract ComputeEscrow is IComputeEscrow, AccessControl, Pausable, ReentrancyGua
             }
             if (b.amount == 0) {
                 (b.amount, b.epoch) = (amount, epoch);
+                b.heads = _foldHeads(bytes32(0), s.prevHead, s.newHead);
                 return;
             }
         }
         // Unreachable: two unreleased buckets of distinct epochs before the current one would
         // need an epoch e - 2 that is unreleased, and (e - 2 + 2) * W <= now.
         assert(false);
+    }
+
+    /// @dev One step of a bucket's commitment to its segments (see Bucket).
+    function _foldHeads(bytes32 heads, uint256 prevHead, uint256 newHead) private pure returns (bytes32) {
+        return keccak256(abi.encode(heads, prevHead, newHead));
     }
 
     /// @dev When a bucket of `epoch` leaves the challenge window.
@@ -583,6 +600,19 @@ contract ComputeEscrow is IComputeEscrow, AccessControl, Pausable, ReentrancyGua
                 locked += amount;
                 if (nextReleaseAt == 0 || releaseAt < nextReleaseAt) nextReleaseAt = uint64(releaseAt);
             }
+        }
+    }
+
+    /// @inheritdoc IComputeEscrow
+    function pendingBucketsOf(
+        uint256 jobId,
+        uint256 workerKeyHash
+    ) external view returns (PendingBucket[2] memory buckets) {
+        Bucket[2] storage stored = _pending[jobId][workerKeyHash];
+        for (uint256 i = 0; i < 2; ++i) {
+            Bucket storage b = stored[i];
+            if (b.amount == 0) continue;
+            buckets[i] = PendingBucket(b.amount, uint64(_releaseAt(b.epoch)), b.heads);
         }
     }
 

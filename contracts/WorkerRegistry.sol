@@ -20,6 +20,9 @@ contract WorkerRegistry is IWorkerRegistry, AccessControl, ReentrancyGuard {
 
     /// @notice Role of the attestors that approve worker keys.
     bytes32 public constant ATTESTOR_ROLE = keccak256("ATTESTOR_ROLE");
+    /// @notice Role of contracts that revoke for cause on a proof (PlausibilityChallenge): it
+    /// may call revokeForCause and nothing else an attestor may.
+    bytes32 public constant SLASHER_ROLE = keccak256("SLASHER_ROLE");
 
     /// @dev Order of the BN254 scalar field: a key hash is a Poseidon output, below it.
     uint256 internal constant FIELD_MODULUS =
@@ -217,7 +220,8 @@ contract WorkerRegistry is IWorkerRegistry, AccessControl, ReentrancyGuard {
         uint256 workerKeyHash,
         bytes32 evidenceHash,
         address reporter
-    ) external onlyRole(ATTESTOR_ROLE) nonReentrant {
+    ) external nonReentrant {
+        if (!hasRole(ATTESTOR_ROLE, msg.sender)) _checkRole(SLASHER_ROLE);
         Worker storage worker = _registered(workerKeyHash);
         if (evidenceHash == bytes32(0)) revert WorkerRegistry__EmptyEvidenceHash();
         if (reporter == address(0)) revert WorkerRegistry__InvalidReporter();

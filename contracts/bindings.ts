@@ -51,6 +51,12 @@ export interface Lane {
   laneData: bigint;
 }
 
+export interface PendingBucket {
+  amount: bigint;
+  releaseAt: bigint;
+  heads: string;
+}
+
 export interface LaneRefInput {
   jobId: BigNumberish;
   workerKeyHash: BigNumberish;
@@ -146,6 +152,29 @@ export interface StakeTermsInput {
   challengeWindow: BigNumberish;
   reporterShareBps: BigNumberish;
   treasury: AddressLike;
+}
+
+export interface SegmentHeadsInput {
+  prevHead: BigNumberish;
+  newHead: BigNumberish;
+}
+
+export interface ProofInput {
+  a: BigNumberish[];
+  b: BigNumberish[][];
+  c: BigNumberish[];
+}
+
+export interface EnergyRule {
+  loBps: bigint;
+  hiBps: bigint;
+  slackMicroJ: bigint;
+}
+
+export interface EnergyRuleInput {
+  loBps: BigNumberish;
+  hiBps: BigNumberish;
+  slackMicroJ: BigNumberish;
 }
 
 export interface JobTerms {
@@ -425,6 +454,26 @@ export interface TransferEvent {
   value: bigint;
 }
 
+/** Arguments of the ImplausibleRecordProven event. */
+export interface ImplausibleRecordProvenEvent {
+  jobId: bigint;
+  workerKeyHash: bigint;
+  newHead: bigint;
+  reporter: string;
+  evidenceHash: string;
+}
+
+/** Arguments of the PlausibilityChallengeConfigured event. */
+export interface PlausibilityChallengeConfiguredEvent {
+  escrow: string;
+  registry: string;
+  verifier: string;
+  maxRecords: bigint;
+  loBps: bigint;
+  hiBps: bigint;
+  slackMicroJ: bigint;
+}
+
 /** Arguments of the Opened event. */
 export interface OpenedEvent {
   jobId: bigint;
@@ -482,6 +531,7 @@ export interface ComputeEscrow extends BaseContract {
   paused: ViewMethod<[], boolean>;
   pausedSeconds: ViewMethod<[], bigint>;
   pendingBalanceOf: ViewMethod<[provider: AddressLike, token: AddressLike], bigint>;
+  pendingBucketsOf: ViewMethod<[jobId: BigNumberish, workerKeyHash: BigNumberish], PendingBucket[]>;
   pendingOf: ViewMethod<
     [jobId: BigNumberish, workerKeyHash: BigNumberish],
     [bigint, bigint, bigint, bigint] & {
@@ -525,6 +575,7 @@ export interface WorkerRegistry extends BaseContract {
   ATTESTOR_ROLE: ViewMethod<[], string>;
   BURN_ADDRESS: ViewMethod<[], string>;
   DEFAULT_ADMIN_ROLE: ViewMethod<[], string>;
+  SLASHER_ROLE: ViewMethod<[], string>;
   approvalOf: ViewMethod<[workerKeyHash: BigNumberish], Approval>;
   approveWorker: TxMethod<
     [workerKeyHash: BigNumberish, expiresAt: BigNumberish, evidenceHash: BytesLike, deviceIdHash: BytesLike],
@@ -620,6 +671,40 @@ export interface ComputeCredit extends BaseContract {
   totalSupply: ViewMethod<[], bigint>;
   transfer: TxMethod<[to: AddressLike, value: BigNumberish], boolean>;
   transferFrom: TxMethod<[from: AddressLike, to: AddressLike, value: BigNumberish], boolean>;
+}
+
+/** PlausibilityChallenge (contracts/PlausibilityChallenge.sol). */
+export interface PlausibilityChallenge extends BaseContract {
+  connect(runner: ContractRunner | null): PlausibilityChallenge;
+  EVIDENCE_DOMAIN: ViewMethod<[], string>;
+  challenge: TxMethod<
+    [
+      jobId: BigNumberish,
+      workerKeyHash: BigNumberish,
+      headsBefore: BytesLike,
+      segments: SegmentHeadsInput[],
+      proof: ProofInput,
+    ],
+    string
+  >;
+  escrow: ViewMethod<[], string>;
+  evidenceHashOf: ViewMethod<
+    [jobId: BigNumberish, workerKeyHash: BigNumberish, segment: SegmentHeadsInput],
+    string
+  >;
+  maxRecords: ViewMethod<[], bigint>;
+  registry: ViewMethod<[], string>;
+  rule: ViewMethod<[], EnergyRule>;
+  verifier: ViewMethod<[], string>;
+}
+
+/** IGroth16Verifier7 (contracts/interfaces/IGroth16Verifier7.sol). */
+export interface IGroth16Verifier7 extends BaseContract {
+  connect(runner: ContractRunner | null): IGroth16Verifier7;
+  verifyProof: ViewMethod<
+    [_pA: BigNumberish[], _pB: BigNumberish[][], _pC: BigNumberish[], _pubSignals: BigNumberish[]],
+    boolean
+  >;
 }
 
 /** IGroth16Verifier5 (contracts/interfaces/IGroth16Verifier5.sol). */
@@ -719,6 +804,13 @@ export interface ConstructorArgs {
   ];
   SegmentVerifierRouter: [admin: AddressLike];
   ComputeCredit: [admin: AddressLike];
+  PlausibilityChallenge: [
+    escrow_: AddressLike,
+    verifier_: AddressLike,
+    maxRecords_: BigNumberish,
+    rule_: EnergyRuleInput,
+  ];
+  IGroth16Verifier7: [];
   IGroth16Verifier5: [];
   IGroth16Verifier2: [];
   ISegmentBatchVerifier: [];
@@ -734,6 +826,8 @@ export interface ContractTypes {
   WorkerRegistry: WorkerRegistry;
   SegmentVerifierRouter: SegmentVerifierRouter;
   ComputeCredit: ComputeCredit;
+  PlausibilityChallenge: PlausibilityChallenge;
+  IGroth16Verifier7: IGroth16Verifier7;
   IGroth16Verifier5: IGroth16Verifier5;
   IGroth16Verifier2: IGroth16Verifier2;
   ISegmentBatchVerifier: ISegmentBatchVerifier;
@@ -782,6 +876,14 @@ export type ContractErrorName =
   | "MinimalEscrow__NotProvidersWorker"
   | "MinimalEscrow__TooEarly"
   | "MinimalEscrow__UnknownJob"
+  | "PlausibilityChallenge__InvalidMaxRecords"
+  | "PlausibilityChallenge__InvalidProof"
+  | "PlausibilityChallenge__InvalidRule"
+  | "PlausibilityChallenge__NoChallengeWindow"
+  | "PlausibilityChallenge__NoSegment"
+  | "PlausibilityChallenge__NotAContract"
+  | "PlausibilityChallenge__SegmentNotPending"
+  | "PlausibilityChallenge__WindowPassed"
   | "ReentrancyGuardReentrantCall"
   | "SafeERC20FailedOperation"
   | "SegmentBatchVerifier__EmptyBatch"

@@ -11,6 +11,7 @@ import type {
   ContractTypes,
   IGroth16Verifier2,
   IGroth16Verifier5,
+  IGroth16Verifier7,
   ISegmentBatchVerifier,
 } from "./bindings.ts";
 import { packageRoot } from "../trace/package-root.ts";
@@ -30,6 +31,8 @@ export const BOUND_CONTRACTS = {
   WorkerRegistry: "contracts/WorkerRegistry.sol",
   SegmentVerifierRouter: "contracts/SegmentVerifierRouter.sol",
   ComputeCredit: "contracts/ComputeCredit.sol",
+  PlausibilityChallenge: "contracts/PlausibilityChallenge.sol",
+  IGroth16Verifier7: "contracts/interfaces/IGroth16Verifier7.sol",
   IGroth16Verifier5: "contracts/interfaces/IGroth16Verifier5.sol",
   IGroth16Verifier2: "contracts/interfaces/IGroth16Verifier2.sol",
   ISegmentBatchVerifier: "contracts/interfaces/ISegmentBatchVerifier.sol",
@@ -42,7 +45,7 @@ export type BoundContractName = keyof typeof BOUND_CONTRACTS;
 /** Contracts that can be deployed (the verifier interfaces cannot). */
 export type DeployableName = Exclude<
   BoundContractName,
-  "IGroth16Verifier5" | "IGroth16Verifier2" | "ISegmentBatchVerifier"
+  "IGroth16Verifier5" | "IGroth16Verifier2" | "IGroth16Verifier7" | "ISegmentBatchVerifier"
 >;
 
 /** Name of the snarkjs-generated verifier of the key-possession circuit (`meterproof setup`). */
@@ -61,6 +64,11 @@ export function batchVerifierContractName(size: number): string {
   return `SegmentGroth16BatchVerifier${size}`;
 }
 
+/** Name of the snarkjs-generated verifier of the challenge circuit ImplausibleRecord(N) (`meterproof setup --size N`). */
+export function challengeVerifierContractName(size: number): string {
+  return `ImplausibleRecordGroth16Verifier${size}`;
+}
+
 function sourceOf(name: string): string {
   if (name in BOUND_CONTRACTS) return BOUND_CONTRACTS[name as BoundContractName];
   const verifier = /^SegmentGroth16Verifier([0-9]+)$/.exec(name);
@@ -68,6 +76,8 @@ function sourceOf(name: string): string {
   const batch = /^SegmentGroth16BatchVerifier([0-9]+)$/.exec(name);
   if (batch) return `contracts/generated/SegmentBatchVerifier${batch[1]}.sol`;
   if (name === KEY_VERIFIER_CONTRACT) return "contracts/generated/KeyPossessionVerifier.sol";
+  const challenge = /^ImplausibleRecordGroth16Verifier([0-9]+)$/.exec(name);
+  if (challenge) return `contracts/generated/ChallengeVerifier${challenge[1]}.sol`;
   throw new Error(`contract ${name} is not part of meterproof`);
 }
 
@@ -93,7 +103,7 @@ export function loadArtifact(name: string, root = REPO_ROOT): ContractArtifact {
   const cached = artifactCache.get(path);
   if (cached) return cached;
   if (!existsSync(path)) {
-    const size = /^SegmentGroth16(?:Batch)?Verifier([0-9]+)$/.exec(name)?.[1];
+    const size = /^(?:SegmentGroth16(?:Batch)?|ImplausibleRecordGroth16)Verifier([0-9]+)$/.exec(name)?.[1];
     const hint = size
       ? `run \`meterproof setup --size ${size}\` and then \`npx hardhat build\``
       : name === KEY_VERIFIER_CONTRACT
@@ -147,6 +157,19 @@ export async function deployBatchVerifier(
   return contract as unknown as ISegmentBatchVerifier;
 }
 
+/** Whether the challenge circuit's verifier of size N has been generated and compiled. */
+export function hasChallengeVerifierArtifact(size: number, root = REPO_ROOT): boolean {
+  return existsSync(artifactPath(challengeVerifierContractName(size), root));
+}
+
+/** Deploys the snarkjs-generated verifier of ImplausibleRecord(N) (for PlausibilityChallenge). */
+export async function deployChallengeVerifier(size: number, runner: ContractRunner): Promise<IGroth16Verifier7> {
+  const { abi, bytecode } = loadArtifact(challengeVerifierContractName(size));
+  const contract = await new ContractFactory(abi, bytecode, runner).deploy();
+  await contract.waitForDeployment();
+  return contract as unknown as IGroth16Verifier7;
+}
+
 /** Deploys the snarkjs-generated verifier of the key-possession circuit (worker registration). */
 export async function deployKeyVerifier(runner: ContractRunner): Promise<IGroth16Verifier2> {
   const { abi, bytecode } = loadArtifact(KEY_VERIFIER_CONTRACT);
@@ -181,6 +204,7 @@ export function meterproofInterface(): Interface {
     "SegmentVerifierRouter",
     "ComputeCredit",
     "ISegmentBatchVerifier",
+    "PlausibilityChallenge",
   ];
   for (const name of names) {
     const iface = new Interface(loadArtifact(name).abi);

@@ -14,6 +14,7 @@ import {
   CircuitError,
   KEY_POSSESSION_SPEC,
   REPO_ROOT,
+  challengeSpec,
   checkSegmentSize,
   checkSpecArtifactHashes,
   fileSha256,
@@ -63,6 +64,8 @@ export interface SetupOptions extends CircuitSetupOptions {
   size: number;
   /** Also set up (or reuse) the key-possession circuit; default true. */
   keyPossession?: boolean;
+  /** Also set up (or reuse) the plausibility challenge circuit of the same size; default true. */
+  challenge?: boolean;
 }
 
 export type StageName = "compile" | "zkey" | "export";
@@ -76,10 +79,12 @@ export interface CircuitSetupResult {
   stages: Record<StageName, { reused: boolean; ms: number }>;
 }
 
-/** The segment circuit's setup (its fields), and the key-possession circuit's. */
+/** The segment circuit's setup (its fields), the key-possession circuit's and the challenge circuit's. */
 export interface SetupResult extends CircuitSetupResult {
   /** Absent only when `keyPossession: false` was asked for. */
   keyPossession?: CircuitSetupResult;
+  /** Absent only when `challenge: false` was asked for. */
+  challenge?: CircuitSetupResult;
 }
 
 const stageSchema = z.object({ key: z.string(), outputs: z.record(z.string(), z.string()) });
@@ -128,13 +133,15 @@ function checkBeacon(beacon: string): string {
 
 /**
  * `meterproof setup --size N`: runs (or reuses) the setup of MeteredSegment(N), then that of
- * KeyPossession() (shared by every size; skipped with `keyPossession: false`).
+ * KeyPossession() (shared by every size; skipped with `keyPossession: false`) and that of
+ * ImplausibleRecord(N) (skipped with `challenge: false`).
  */
 export async function runSetup(opts: SetupOptions): Promise<SetupResult> {
-  const { size, keyPossession = true, ...common } = opts;
-  const segment = await setupCircuit(segmentSpec(checkSegmentSize(size)), common);
-  if (!keyPossession) return segment;
-  return { ...segment, keyPossession: await setupCircuit(KEY_POSSESSION_SPEC, common) };
+  const { size, keyPossession = true, challenge = true, ...common } = opts;
+  const segment: SetupResult = await setupCircuit(segmentSpec(checkSegmentSize(size)), common);
+  if (keyPossession) segment.keyPossession = await setupCircuit(KEY_POSSESSION_SPEC, common);
+  if (challenge) segment.challenge = await setupCircuit(challengeSpec(size), common);
+  return segment;
 }
 
 /** Runs (or reuses) compile, phase 2 and the exports for one circuit, and writes its manifest. */
@@ -331,17 +338,20 @@ export interface CheckResult {
 }
 
 /**
- * `setup --check --size N`: checkCircuitSetup of MeteredSegment(N) and of KeyPossession().
- * `manifest` is the segment circuit's; `problems` lists both circuits' (each names its files).
+ * `setup --check --size N`: checkCircuitSetup of MeteredSegment(N), KeyPossession() and
+ * ImplausibleRecord(N). `manifest` is the segment circuit's; `problems` lists all three
+ * circuits' (each names its files).
  */
 export async function checkSetup(opts: {
   size: number;
   root?: string;
-}): Promise<CheckResult & { keyPossession: CheckResult }> {
-  const segment = await checkCircuitSetup(segmentSpec(checkSegmentSize(opts.size)), opts.root);
+}): Promise<CheckResult & { keyPossession: CheckResult; challenge: CheckResult }> {
+  const size = checkSegmentSize(opts.size);
+  const segment = await checkCircuitSetup(segmentSpec(size), opts.root);
   const keyPossession = await checkCircuitSetup(KEY_POSSESSION_SPEC, opts.root);
-  const problems = [...segment.problems, ...keyPossession.problems];
-  return { ...segment, ok: problems.length === 0, problems, keyPossession };
+  const challenge = await checkCircuitSetup(challengeSpec(size), opts.root);
+  const problems = [...segment.problems, ...keyPossession.problems, ...challenge.problems];
+  return { ...segment, ok: problems.length === 0, problems, keyPossession, challenge };
 }
 
 /**

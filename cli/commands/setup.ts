@@ -19,7 +19,7 @@ export function registerSetup(program: Command): void {
   program
     .command("setup")
     .description(
-      "compile MeteredSegment(N), run the Groth16 setup (phase 2 on a powers of tau), export the verification key and " +
+      "compile MeteredSegment(N) (with KeyPossession() and the challenge circuit ImplausibleRecord(N)), run the Groth16 setup (phase 2 on a powers of tau), export the verification key and " +
         "Solidity verifier, and pin their hashes in a manifest; unchanged stages are reused",
     )
     .option("--size <N>", "segment size N (the circuit id)", parseSize, DEFAULT_SEGMENT_SIZE)
@@ -52,12 +52,12 @@ export function registerSetup(program: Command): void {
             if (!result.ok) {
               for (const p of result.problems) console.error(`  ${p}`);
               throw new CliError(
-                `setup --check: segment_${opts.size} or key_possession does not match its manifest`,
+                `setup --check: segment_${opts.size}, key_possession or challenge_${opts.size} does not match its manifest`,
                 EXIT_FAILED,
               );
             }
             say(
-              `segment_${opts.size} and key_possession: verification keys and verifiers match the zkeys pinned in their manifests`,
+              `segment_${opts.size}, key_possession and challenge_${opts.size}: verification keys and verifiers match the zkeys pinned in their manifests`,
             );
             if (result.manifest?.setup.insecure) say(INSECURE_BANNER[0]!);
             return;
@@ -75,7 +75,13 @@ export function registerSetup(program: Command): void {
             const seconds = (performance.now() - t0) / 1000;
             console.log(
               JSON.stringify(
-                { size: opts.size, seconds, manifest, keyPossession: result.keyPossession?.manifest },
+                {
+                  size: opts.size,
+                  seconds,
+                  manifest,
+                  keyPossession: result.keyPossession?.manifest,
+                  challenge: result.challenge?.manifest,
+                },
                 null,
                 2,
               ),

@@ -2,6 +2,7 @@
 pragma solidity 0.8.28;
 
 import {IUsageVerifier} from "./IUsageVerifier.sol";
+import {IWorkerRegistry} from "./IWorkerRegistry.sol";
 
 /// @title IComputeEscrow
 /// @notice Holds a client's ERC-20 budget for a compute job and pays the job's provider for
@@ -50,6 +51,18 @@ interface IComputeEscrow {
     struct LaneRef {
         uint256 jobId;
         uint256 workerKeyHash;
+    }
+
+    /// @notice A lane's pending bucket (all zero when empty): the pay of the segments accepted in
+    /// one epoch of the challenge window.
+    /// @param amount Pay still pending in it.
+    /// @param releaseAt When it leaves the challenge window (unix seconds).
+    /// @param heads The segments it holds, in order of acceptance: h = keccak256(abi.encode(h,
+    /// prevHead, newHead)) from h = 0 for each SegmentAccepted whose payout it took.
+    struct PendingBucket {
+        uint128 amount;
+        uint64 releaseAt;
+        bytes32 heads;
     }
 
     /// @notice One entry of a batch: a submission for the escrow's job `jobId`.
@@ -239,6 +252,13 @@ interface IComputeEscrow {
         uint256 workerKeyHash
     ) external view returns (uint256 locked, uint256 releasable, uint256 returnable, uint64 nextReleaseAt);
 
+    /// @notice A lane's two pending buckets, with the commitment to the segments each holds;
+    /// PlausibilityChallenge proves with it that a segment is still in its window.
+    function pendingBucketsOf(
+        uint256 jobId,
+        uint256 workerKeyHash
+    ) external view returns (PendingBucket[2] memory buckets);
+
     /// @notice Closes a job and refunds the remaining budget to its client. The provider may
     /// close at any time; the client from closableAt(jobId) (expiry + grace period + time the
     /// escrow spent paused since the job was created), or once the budget is spent.
@@ -268,6 +288,9 @@ interface IComputeEscrow {
 
     /// @return The UsageVerifier that verifies the escrow's proofs and keeps the worker-time ledger.
     function usageVerifier() external view returns (IUsageVerifier);
+
+    /// @return The WorkerRegistry of the worker keys the escrow pays (and of their stake terms).
+    function registry() external view returns (IWorkerRegistry);
 
     /// @return Unix seconds from which the client may close the job: expiry + grace period +
     /// the time the escrow has spent paused since the job was created (0 for an unknown job).

@@ -283,7 +283,8 @@ interface IWorkerRegistry {
     /// @notice Revokes a key for cause: approval gone, switched off for good, the whole stake
     /// (bonded and unbonding) slashed: reporterShareBps of it to `reporter`, the rest to the
     /// treasury or burned. The key's payouts still pending in the escrow's challenge window go
-    /// back to their jobs (ComputeEscrow.settlePending, which anyone may call). Attestor role only.
+    /// back to their jobs (ComputeEscrow.settlePending, which anyone may call). Attestor role, or
+    /// slasher role (PlausibilityChallenge, on a proof that a pending segment is implausible).
     /// @param evidenceHash Hash of the evidence of the violation, not zero.
     /// @param reporter Who reported it and gets the reporter's share.
     function revokeForCause(uint256 workerKeyHash, bytes32 evidenceHash, address reporter) external;
