@@ -1,6 +1,8 @@
 import { encodeBytes32String, type Signer } from "ethers";
+import { DEFAULT_ENERGY_RULE, checkEnergyRule, type EnergyRule } from "../challenge/energy-rule.ts";
 import {
   deployBatchVerifier,
+  deployChallengeVerifier,
   deployContract,
   deployKeyVerifier,
   deployVerifier,
@@ -8,6 +10,7 @@ import {
   type ComputeEscrow,
   type IGroth16Verifier5,
   type ISegmentBatchVerifier,
+  type PlausibilityChallenge,
   type UsageVerifier,
   type SegmentVerifierRouter,
   type WorkerRegistry,
@@ -49,6 +52,8 @@ export interface MeterproofDeployment {
   verifiers: Map<number, IGroth16Verifier5>;
   /** Generated batch verifiers (one multi-pairing for many proofs) by circuit id. */
   batchVerifiers: Map<number, ISegmentBatchVerifier>;
+  /** Where anyone proves an implausible pending record (deployed with a challenge window). */
+  challenge?: { contract: PlausibilityChallenge; maxRecords: number; rule: EnergyRule };
   addresses: {
     credit: string;
     /** Verifier of worker-key possession proofs, which the registry calls. */
@@ -59,6 +64,9 @@ export interface MeterproofDeployment {
     escrow: string;
     verifiers: Record<string, string>;
     batchVerifiers: Record<string, string>;
+    /** PlausibilityChallenge and its Groth16 verifier, with a challenge window. */
+    challenge?: string;
+    challengeVerifier?: string;
   };
 }
 
@@ -76,6 +84,12 @@ export interface DeployOptions {
   requireAttestation?: boolean;
   /** Bonds and challenge window (default: off). */
   stake?: StakeTermsOptions;
+  /**
+   * The plausibility challenge, deployed when the challenge window is on: the energy rule
+   * (default DEFAULT_ENERGY_RULE) and the circuit size (default the largest of circuitSizes,
+   * which covers every smaller segment). `false` leaves it out.
+   */
+  challenge?: { rule?: EnergyRule; size?: number } | false;
 }
 
 /**
@@ -129,6 +143,13 @@ export async function deployMeterproof(opts: DeployOptions): Promise<MeterproofD
   for (const [deviceClass, weight] of Object.entries(rateCard)) {
     await (await escrow.setDeviceWeight(encodeBytes32String(deviceClass), weight)).wait();
   }
+  const challenge =
+    stakeTerms.challengeWindow > 0n && opts.challenge !== false
+      ? await deployChallenge(signer, escrow, registry, {
+          size: opts.challenge?.size ?? Math.max(...sizes),
+          rule: checkEnergyRule(opts.challenge?.rule ?? { ...DEFAULT_ENERGY_RULE }, "challenge.rule"),
+        })
+      : undefined;
   if (admin.toLowerCase() !== deployer.toLowerCase()) {
     await handOver(escrow, admin, deployer, [await escrow.PAUSER_ROLE()]);
     await handOver(registry, admin, deployer, []);
@@ -150,6 +171,9 @@ export async function deployMeterproof(opts: DeployOptions): Promise<MeterproofD
     stakeTerms,
     verifiers,
     batchVerifiers,
+    ...(challenge
+      ? { challenge: { contract: challenge.contract, maxRecords: challenge.size, rule: challenge.rule } }
+      : {}),
     addresses: {
       credit: await credit.getAddress(),
       keyVerifier: await keyVerifier.getAddress(),
@@ -159,8 +183,31 @@ export async function deployMeterproof(opts: DeployOptions): Promise<MeterproofD
       escrow: await escrow.getAddress(),
       verifiers: await addressesOf(verifiers),
       batchVerifiers: await addressesOf(batchVerifiers),
+      ...(challenge ? { challenge: challenge.address, challengeVerifier: challenge.verifierAddress } : {}),
     },
   };
+}
+
+/**
+ * Deploys ImplausibleRecord(size)'s verifier and the PlausibilityChallenge over the escrow,
+ * and grants it the registry's slasher role (the signer is still the registry's admin here).
+ */
+async function deployChallenge(
+  signer: Signer,
+  escrow: ComputeEscrow,
+  registry: WorkerRegistry,
+  args: { size: number; rule: EnergyRule },
+) {
+  const verifier = await deployChallengeVerifier(args.size, signer);
+  const verifierAddress = await verifier.getAddress();
+  const contract = await deployContract(
+    "PlausibilityChallenge",
+    [await escrow.getAddress(), verifierAddress, args.size, args.rule],
+    signer,
+  );
+  const address = await contract.getAddress();
+  await (await registry.grantRole(await registry.SLASHER_ROLE(), address)).wait();
+  return { contract, address, verifierAddress, ...args };
 }
 
 /** Grants the admin role (and `extraRoles`) to `admin` and gives up the deployer's. */

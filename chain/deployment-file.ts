@@ -37,6 +37,9 @@ export const deploymentFileSchema = z.strictObject({
     verifiers: z.record(z.string().regex(/^[1-9][0-9]*$/, "must be a circuit size"), address),
     /** Generated batch verifier by circuit id. */
     batchVerifiers: z.record(z.string().regex(/^[1-9][0-9]*$/, "must be a circuit size"), address),
+    /** PlausibilityChallenge and its verifier (deployments with a challenge window). */
+    challenge: address.optional(),
+    challengeVerifier: address.optional(),
   }),
   parameters: z.strictObject({
     maxClockSkewMs: z.number().int().nonnegative(),
@@ -52,6 +55,15 @@ export const deploymentFileSchema = z.strictObject({
         challengeWindow: z.number().int().nonnegative(),
         reporterShareBps: z.number().int().min(0).max(10_000),
         treasury: address,
+      })
+      .optional(),
+    /** The plausibility challenge's circuit size and energy rule (with `addresses.challenge`). */
+    challenge: z
+      .strictObject({
+        maxRecords: z.number().int().positive(),
+        loBps: z.number().int().min(0).max(10_000),
+        hiBps: z.number().int().min(10_000),
+        slackMicroJ: z.number().int().nonnegative(),
       })
       .optional(),
   }),

@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { ZeroAddress, getAddress } from "ethers";
 import type { DeploymentFile } from "./deployment-file.ts";
 import { resolveStakeTerms, type StakeTermsOptions } from "./stake-terms.ts";
+import { DEFAULT_ENERGY_RULE, checkEnergyRule, type EnergyRule } from "../challenge/energy-rule.ts";
 import { REPO_ROOT, batchVerifierContractName, verifierContractName } from "../contracts/index.ts";
 
 export interface IgnitionDeployOptions {
@@ -22,6 +23,8 @@ export interface IgnitionDeployOptions {
   requireAttestation: boolean;
   /** Bonds and challenge window (default: off). */
   stake?: StakeTermsOptions;
+  /** The plausibility challenge's energy rule (default DEFAULT_ENERGY_RULE); deployed with a challenge window. */
+  challengeRule?: EnergyRule;
   /** Ignition's journal: reusing it resumes (or reports) the deployment it records. */
   journalDir: string;
   /** Milliseconds between receipt polls (default 1000, Ignition's own). */
@@ -76,11 +79,22 @@ export async function deployWithIgnition(opts: IgnitionDeployOptions): Promise<D
     // Checked before Ignition sends anything; "credit" stands for the set's own token.
     const bondWithCredit = opts.stake?.bondToken === "credit";
     const terms = resolveStakeTerms(opts.stake, ZeroAddress);
+    // With a challenge window, the challenge circuit of the largest size covers every segment.
+    const challenge =
+      terms.challengeWindow > 0n
+        ? {
+            size: Math.max(...opts.circuitSizes),
+            rule: checkEnergyRule(opts.challengeRule ?? { ...DEFAULT_ENERGY_RULE }, "challengeRule"),
+          }
+        : undefined;
 
     const result = await deploy({
       provider: connection.provider,
       artifactResolver,
-      ignitionModule: meterproofModule(opts.circuitSizes, { bondWithCredit }),
+      ignitionModule: meterproofModule(opts.circuitSizes, {
+        bondWithCredit,
+        ...(challenge ? { challenge } : {}),
+      }),
       deploymentParameters: {
         Meterproof: {
           maxClockSkewMs: opts.maxClockSkewMs,
@@ -121,11 +135,17 @@ export async function deployWithIgnition(opts: IgnitionDeployOptions): Promise<D
       escrow: addressOf(FUTURES.escrow),
       verifiers,
       batchVerifiers,
+      ...(challenge
+        ? {
+            challenge: addressOf("Meterproof#PlausibilityChallenge"),
+            challengeVerifier: addressOf(`Meterproof#ChallengeVerifier${challenge.size}`),
+          }
+        : {}),
     };
 
     // A journal replayed against a chain that was reset reports contracts that are not there.
     for (const [name, address] of [
-      ...Object.entries(addresses).filter(([k]) => k !== "verifiers" && k !== "batchVerifiers"),
+      ...Object.entries(addresses).filter((e): e is [string, string] => typeof e[1] === "string"),
       ...Object.entries(verifiers).map(([n, a]) => [verifierContractName(Number(n)), a]),
       ...Object.entries(batchVerifiers).map(([n, a]) => [batchVerifierContractName(Number(n)), a]),
     ] as [string, string][]) {
@@ -165,6 +185,7 @@ export async function deployWithIgnition(opts: IgnitionDeployOptions): Promise<D
           reporterShareBps: terms.reporterShareBps,
           treasury: terms.treasury,
         },
+        ...(challenge ? { challenge: { maxRecords: challenge.size, ...challenge.rule } } : {}),
       },
     };
   } finally {

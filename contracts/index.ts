@@ -163,7 +163,10 @@ export function hasChallengeVerifierArtifact(size: number, root = REPO_ROOT): bo
 }
 
 /** Deploys the snarkjs-generated verifier of ImplausibleRecord(N) (for PlausibilityChallenge). */
-export async function deployChallengeVerifier(size: number, runner: ContractRunner): Promise<IGroth16Verifier7> {
+export async function deployChallengeVerifier(
+  size: number,
+  runner: ContractRunner,
+): Promise<IGroth16Verifier7> {
   const { abi, bytecode } = loadArtifact(challengeVerifierContractName(size));
   const contract = await new ContractFactory(abi, bytecode, runner).deploy();
   await contract.waitForDeployment();

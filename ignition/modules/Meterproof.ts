@@ -12,24 +12,31 @@
  * by the same `meterproof setup --size N`) is deployed and registered beside it when compiled.
  */
 import { buildModule } from "@nomicfoundation/hardhat-ignition/modules";
-import { ZeroAddress, encodeBytes32String } from "ethers";
+import { ZeroAddress, encodeBytes32String, id } from "ethers";
 import {
   DEFAULT_CLOSE_GRACE_PERIOD,
   DEFAULT_MAX_CLOCK_SKEW_MS,
   DEFAULT_RATE_CARD,
 } from "../../chain/deploy.ts";
+import type { EnergyRule } from "../../challenge/energy-rule.ts";
 import {
   KEY_VERIFIER_CONTRACT,
   batchVerifierContractName,
+  challengeVerifierContractName,
   hasVerifierArtifact,
   verifierContractName,
 } from "../../contracts/index.ts";
 
 /**
  * The module for a given list of circuit sizes (segment sizes N). `bondWithCredit` makes the
- * set's own ComputeCredit the bond token (the bondToken parameter is then ignored).
+ * set's own ComputeCredit the bond token (the bondToken parameter is then ignored). `challenge`
+ * adds the PlausibilityChallenge of ImplausibleRecord(size) with the registry's slasher role; it
+ * needs a challengeWindow parameter above 0 (its constructor refuses an escrow without one).
  */
-export function meterproofModule(circuitSizes: readonly number[], opts: { bondWithCredit?: boolean } = {}) {
+export function meterproofModule(
+  circuitSizes: readonly number[],
+  opts: { bondWithCredit?: boolean; challenge?: { size: number; rule: EnergyRule } } = {},
+) {
   return buildModule("Meterproof", (m) => {
     const admin = m.getAccount(0);
     const maxClockSkewMs = m.getParameter("maxClockSkewMs", DEFAULT_MAX_CLOCK_SKEW_MS);
@@ -67,9 +74,20 @@ export function meterproofModule(circuitSizes: readonly number[], opts: { bondWi
         id: `Weight_${deviceClass}`,
       });
     }
+    if (opts.challenge) {
+      const { size, rule } = opts.challenge;
+      const verifier = m.contract(challengeVerifierContractName(size), [], {
+        id: `ChallengeVerifier${size}`,
+      });
+      const challenge = m.contract("PlausibilityChallenge", [escrow, verifier, size, { ...rule }]);
+      m.call(registry, "grantRole", [SLASHER_ROLE, challenge], { id: "GrantSlasherRole" });
+    }
     return { credit, keyVerifier, registry, router, usageVerifier, escrow };
   });
 }
+
+/** WorkerRegistry.SLASHER_ROLE. */
+const SLASHER_ROLE = id("SLASHER_ROLE");
 
 function circuitSizes(): number[] {
   const env = process.env.METERPROOF_CIRCUIT_SIZES;

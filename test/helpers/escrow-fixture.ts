@@ -183,6 +183,8 @@ export async function proveLane(
     deviceClass?: string;
     /** The marketplace contract the job lives in (default: the fixture's ComputeEscrow). */
     market?: string;
+    /** Energy of record `seq` in mJ (default plausible). */
+    energyMj?: (seq: number) => number;
   },
 ): Promise<ProvenLane> {
   const trace = await buildLaneTrace({
@@ -196,6 +198,7 @@ export async function proveLane(
     startMs: args.startMs,
     intervalMs: args.intervalMs ?? 5000,
     records: args.records,
+    ...(args.energyMj ? { energyMj: args.energyMj } : {}),
   });
   return { jobId: args.jobId, key: args.key, trace, segments: await proveSegments(trace) };
 }

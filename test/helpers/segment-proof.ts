@@ -48,6 +48,8 @@ export interface LaneTraceSpec {
   segmentSize?: number;
   /** Utilization of record `seq` (default 7500 bps, varied a little). */
   utilBps?: (seq: number) => number;
+  /** Energy of record `seq` in mJ (default: about its power over its interval, plausible). */
+  energyMj?: (seq: number) => number;
   /** Receives each line as written, e.g. to save the trace to a file. */
   onLine?: (line: TraceLineJson) => void;
 }
@@ -88,7 +90,7 @@ export async function buildLaneTrace(spec: LaneTraceSpec): Promise<CheckedTrace>
       utilBps: util(seq),
       memMiB: 40_000 + seq,
       powerMw: 350_000 + seq * 10,
-      energyMj: 3_500_000 + seq,
+      energyMj: spec.energyMj?.(seq) ?? 3_500_000 + seq,
       outputSha256: sha256Hex(`output ${seq}`),
     });
   }
