@@ -5,7 +5,7 @@
  * network's rule and the challenger's address.
  */
 import { getAddress, isAddress } from "ethers";
-import * as snarkjs from "snarkjs";
+import type * as snarkjs from "snarkjs";
 import { REPO_ROOT, challengeSpec } from "../circuits/index.ts";
 import { Groth16Engine } from "../prover/groth16.ts";
 import { loadCircuit } from "../prover/load-circuit.ts";
