@@ -9,7 +9,7 @@ import type * as snarkjs from "snarkjs";
 import { REPO_ROOT, challengeSpec } from "../circuits/index.ts";
 import { Groth16Engine } from "../prover/groth16.ts";
 import { loadCircuit } from "../prover/load-circuit.ts";
-import { segmentWitnessInput } from "../prover/witness-input.ts";
+import { segmentWitnessInput, type SegmentWitnessInput } from "../prover/witness-input.ts";
 import { releaseCurve } from "../setup/snarkjs-api.ts";
 import { TraceError, solidityProof, type CheckedTrace } from "../trace/index.ts";
 import { checkEnergyRule, energyViolation, type EnergyRule, type EnergyViolation } from "./energy-rule.ts";
@@ -75,28 +75,38 @@ export function challengeWitnessInput(t: ChallengeTarget): {
       `must name a record that breaks the energy rule; record ${t.seq} is plausible`,
     );
   const segment = segmentWitnessInput({ trace: t.trace, segment: t.segment, size: t.size });
-  const slot = t.seq - seal.firstSeq;
+  return { violation, input: challengeInputFromSegment(segment, t.seq - seal.firstSeq, rule, t.reporter) };
+}
+
+/**
+ * ImplausibleRecord's input from MeteredSegment's input of the same segment: the records and
+ * heads as they are, slot `slot` chosen, the rule and the reporter. No check: a plausible slot
+ * gives an input the circuit refuses (tests use that).
+ */
+export function challengeInputFromSegment(
+  segment: SegmentWitnessInput,
+  slot: number,
+  rule: EnergyRule,
+  reporter: string,
+): ChallengeWitnessInput {
   return {
-    violation,
-    input: {
-      jobTag: segment.jobTag,
-      prevHead: segment.prevHead,
-      newHead: segment.newHead,
-      loBps: String(rule.loBps),
-      hiBps: String(rule.hiBps),
-      slackMicroJ: String(rule.slackMicroJ),
-      reporter: BigInt(getAddress(t.reporter)).toString(),
-      enabled: segment.enabled,
-      firstSeq: segment.firstSeq,
-      tStart: segment.tStart,
-      tEnd: segment.tEnd,
-      utilBps: segment.utilBps,
-      memMiB: segment.memMiB,
-      powerMw: segment.powerMw,
-      energyMj: segment.energyMj,
-      digest: segment.digest,
-      sel: Array.from({ length: t.size }, (_, i) => (i === slot ? "1" : "0")),
-    },
+    jobTag: segment.jobTag,
+    prevHead: segment.prevHead,
+    newHead: segment.newHead,
+    loBps: String(rule.loBps),
+    hiBps: String(rule.hiBps),
+    slackMicroJ: String(rule.slackMicroJ),
+    reporter: BigInt(getAddress(reporter)).toString(),
+    enabled: segment.enabled,
+    firstSeq: segment.firstSeq,
+    tStart: segment.tStart,
+    tEnd: segment.tEnd,
+    utilBps: segment.utilBps,
+    memMiB: segment.memMiB,
+    powerMw: segment.powerMw,
+    energyMj: segment.energyMj,
+    digest: segment.digest,
+    sel: segment.enabled.map((_, i) => (i === slot ? "1" : "0")),
   };
 }
 

@@ -42,9 +42,11 @@ include "lib/record.circom";
  * parameters are range-checked here (loBps, hiBps < 2^32, slackMicroJ < 2^48), so the
  * 96-bit comparators never see a wrapped value.
  *
- * Cost (--O2): about 709 per slot (RecordLink 705, the selection 4) and about 1,100 per
- * circuit (two strict decompositions, two comparisons, parameter ranges). Pinned by
- * test/circuit-constraints.test.ts.
+ * Cost (--O2): 1,343 + 711 * N constraints for N >= 2 (N = 1: 2,050): 711 per slot (RecordLink
+ * 705, the choice 5, the enabled flag 1) and 1,343 per circuit (two strict decompositions 2 x
+ * ~390, two 96-bit comparisons, the parameters' ranges 112). N = 8: 7,031; N = 64: 46,847
+ * (2^16); N = 128: 92,351 (2^17, as the segment circuit of that size). Pinned by
+ * test/circuit-challenge.test.ts.
  */
 template ImplausibleRecord(N) {
     assert(N >= 1);

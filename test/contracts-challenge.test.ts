@@ -1,4 +1,4 @@
-import { getAddress, parseEther, ZeroAddress, ZeroHash } from "ethers";
+import { getAddress, parseEther, ZeroAddress, ZeroHash, type Result } from "ethers";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import {
   findPendingSegment,
@@ -130,7 +130,7 @@ describe("plausibility challenges", () => {
   it("deploys with the escrow's window, the default rule and the registry's slasher role", async () => {
     expect(await challenge.escrow()).toBe(f.d.addresses.escrow);
     expect(await challenge.registry()).toBe(f.d.addresses.registry);
-    expect((await challenge.rule()).toObject()).toEqual({
+    expect(((await challenge.rule()) as unknown as Result).toObject()).toEqual({
       loBps: BigInt(DEFAULT_ENERGY_RULE.loBps),
       hiBps: BigInt(DEFAULT_ENERGY_RULE.hiBps),
       slackMicroJ: BigInt(DEFAULT_ENERGY_RULE.slackMicroJ),
