@@ -22,6 +22,7 @@ import { registerNetwork } from "./commands/network.ts";
 import { registerDashboard } from "./commands/dashboard.ts";
 import { registerAttest } from "./commands/attest.ts";
 import { registerProvider } from "./commands/provider.ts";
+import { registerChallenge } from "./commands/challenge.ts";
 import { EXIT_BAD_INPUT, reportError } from "./output.ts";
 import { applyProjectConfig, loadProjectConfig } from "./project-config.ts";
 
@@ -57,6 +58,7 @@ registerNetwork(program);
 registerDashboard(program);
 registerAttest(program);
 registerProvider(program);
+registerChallenge(program);
 
 try {
   // The project config fills what flags and environment variables leave open.

@@ -15,6 +15,7 @@ interface DeployOptions extends ChainOptions {
   challengeWindow: string;
   reporterShareBps: string;
   treasury?: string;
+  energyRule: string;
 }
 
 const ZERO_ADDRESS = "0x0000000000000000000000000000000000000000";
@@ -75,12 +76,23 @@ export function registerDeploy(program: Command): void {
       "share of a slashed bond paid to the reporter, in basis points (the rest goes to --treasury or is burned)",
       "0",
     )
-    .option("--treasury <address>", "receives the rest of a slashed bond (default: burned)");
+    .option("--treasury <address>", "receives the rest of a slashed bond (default: burned)")
+    .option(
+      "--energy-rule <lo,hi,slack>",
+      "with a challenge window, the plausibility challenge's rule: energy between lo and hi bps of power × time, " +
+        "give or take slack µJ (anyone who proves a pending record outside it revokes the key for cause)",
+      "5000,15000,40000",
+    );
   cmd.action(async (opts: DeployOptions) => {
     const { existsSync, mkdirSync } = await import("node:fs");
     const { dirname } = await import("node:path");
-    const { hasVerifierArtifact, loadArtifact, verifierContractName } =
-      await import("../../contracts/index.ts");
+    const {
+      hasVerifierArtifact,
+      hasChallengeVerifierArtifact,
+      loadArtifact,
+      verifierContractName,
+      challengeVerifierContractName,
+    } = await import("../../contracts/index.ts");
     const { connectRpc, signingKey } = await import("../wallet.ts");
     const { deployWithIgnition, IgnitionDeployError } = await import("../../chain/ignition-deploy.ts");
     const { writeDeploymentFile, deploymentToJson } = await import("../../chain/deployment-file.ts");
@@ -138,6 +150,12 @@ export function registerDeploy(program: Command): void {
           "no circuit verifier is built: run `meterproof setup --size 64` (or 8) first, or name sizes with --sizes",
         );
     }
+    const challengeRule = challengeWindow > 0 ? await parseEnergyRule(opts.energyRule) : undefined;
+    if (challengeRule && !hasChallengeVerifierArtifact(Math.max(...sizes)))
+      throw new CliError(
+        `--challenge-window: the plausibility challenge needs the verifier ${challengeVerifierContractName(Math.max(...sizes))}: ` +
+          `run \`meterproof setup --size ${Math.max(...sizes)}\` first`,
+      );
     for (const name of ["ComputeCredit", "WorkerRegistry", "SegmentVerifierRouter", "ComputeEscrow"]) {
       try {
         loadArtifact(name);
@@ -191,6 +209,7 @@ export function registerDeploy(program: Command): void {
           reporterShareBps,
           ...(opts.treasury !== undefined ? { treasury: opts.treasury } : {}),
         },
+        ...(challengeRule ? { challengeRule } : {}),
         journalDir,
       });
     } catch (err) {
@@ -220,6 +239,7 @@ export function registerDeploy(program: Command): void {
         address,
       ]),
       ["ComputeEscrow", a.escrow],
+      ...(a.challenge ? ([["PlausibilityChallenge", a.challenge]] as [string, string][]) : []),
     ];
     const width = Math.max(...rows.map(([name]) => name.length)) + 2;
     for (const [name, address] of rows) console.log(`  ${name.padEnd(width)}${address}`);
@@ -229,6 +249,12 @@ export function registerDeploy(program: Command): void {
       console.log(
         `stake terms: bond token ${st.bondToken}, minimum bond ${st.minimumBond} units, challenge window ${st.challengeWindow} s, ` +
           `unbond delay ${st.unbondDelay} s, reporter share ${st.reporterShareBps} bps, treasury ${st.treasury}`,
+      );
+    const ch = deployment.parameters.challenge;
+    if (ch)
+      console.log(
+        `plausibility challenge: segments of up to ${ch.maxRecords} records, energy within ${ch.loBps}–${ch.hiBps} bps ` +
+          `of power × time ± ${ch.slackMicroJ} µJ (\`meterproof challenge TRACE\` proves a record outside it)`,
       );
     console.log(`wrote ${out} (Ignition journal in ${journalDir})`);
     if (opts.requireAttestation) {
@@ -240,4 +266,22 @@ export function registerDeploy(program: Command): void {
       );
     }
   });
+}
+
+/** `--energy-rule lo,hi,slack`, checked against the bounds the circuit and contract enforce. */
+async function parseEnergyRule(text: string) {
+  const { checkEnergyRule } = await import("../../challenge/energy-rule.ts");
+  const { TraceError } = await import("../../trace/index.ts");
+  const parts = text.split(",").map((p) => p.trim());
+  if (parts.length !== 3 || parts.some((p) => !/^[0-9]+$/.test(p)))
+    throw new CliError(
+      `--energy-rule must be three integers lo,hi,slack (bps, bps, µJ), got ${JSON.stringify(text)}`,
+    );
+  const [loBps, hiBps, slackMicroJ] = parts.map(Number) as [number, number, number];
+  try {
+    return checkEnergyRule({ loBps, hiBps, slackMicroJ }, "--energy-rule");
+  } catch (err) {
+    if (err instanceof TraceError) throw new CliError(err.message);
+    throw err;
+  }
 }
