@@ -12,7 +12,9 @@ type Explain = (a: Args) => string;
 /** Names of the roles meterproof's contracts use, by their keccak256 hash. */
 export const ROLE_NAMES: Readonly<Record<string, string>> = {
   ["0x" + "00".repeat(32)]: "DEFAULT_ADMIN_ROLE",
-  ...Object.fromEntries(["PAUSER_ROLE", "ATTESTOR_ROLE", "MINTER_ROLE"].map((name) => [id(name), name])),
+  ...Object.fromEntries(
+    ["PAUSER_ROLE", "ATTESTOR_ROLE", "SLASHER_ROLE", "MINTER_ROLE"].map((name) => [id(name), name]),
+  ),
 };
 
 export function roleName(hash: string): string {
@@ -160,6 +162,25 @@ const SENTENCES: Readonly<Record<string, Explain>> = {
   WorkerRegistry__UnsupportedToken: (a) =>
     `the bond token ${String(a[0])} delivered ${String(a[2])} base units for a transfer of ${String(a[1])} ` +
     "(fee-on-transfer and rebasing tokens are not supported)",
+  // PlausibilityChallenge
+  PlausibilityChallenge__NotAContract: (a) => `${String(a[0])} has no code`,
+  PlausibilityChallenge__NoChallengeWindow: (a) =>
+    `escrow ${String(a[0])} has no challenge window: its payouts are final at once, so nothing can be challenged`,
+  PlausibilityChallenge__InvalidRule: (a) =>
+    `the energy rule ${String(a[0])}–${String(a[1])} bps ± ${String(a[2])} µJ is out of range ` +
+    "(lo at most 10000, hi from 10000 to 2^32 - 1, slack below 2^48)",
+  PlausibilityChallenge__InvalidMaxRecords: () => "the challenge circuit size must be at least 1",
+  PlausibilityChallenge__NoSegment: () =>
+    "name the challenged segment (and the later segments of its bucket)",
+  PlausibilityChallenge__SegmentNotPending: (a) =>
+    `segment ${String(a[2])} of ${key(a[1])} in job ${String(a[0])} is not in a pending bucket with these heads: ` +
+    "it was not accepted, its pay left the window or was settled, or the bucket's later segments are missing " +
+    "(`meterproof challenge` finds them from the escrow's events)",
+  PlausibilityChallenge__WindowPassed: (a) =>
+    `the challenge window of ${key(a[1])}'s pay in job ${String(a[0])} ended at ${seconds(a[2])}: that pay is final`,
+  PlausibilityChallenge__InvalidProof: (a) =>
+    `the proof does not show an implausible record in segment ${String(a[2])} of ${key(a[1])} for this rule and ` +
+    "sender: a proof names its challenger, so it cannot be sent from another account",
   // Verifiers
   SegmentVerifierRouter__UnknownCircuit: (a) =>
     `no verifier is registered for circuit ${String(a[0])}; the deployment does not support this segment size`,

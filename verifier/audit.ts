@@ -1,3 +1,4 @@
+import { DEFAULT_ENERGY_RULE, energyViolation } from "../challenge/energy-rule.ts";
 import { checkPayable, compareDevice } from "./audit-state.ts";
 import {
   EMPTY_OUTPUT_SHA256,
@@ -140,9 +141,13 @@ export interface AuditReport {
 
 /** Thresholds of the plausibility checks; documented in docs/auditor.md. */
 export const PLAUSIBILITY = {
-  /** energy / (power × time) outside [lo, hi] is impossible for the reported power. */
-  energyFail: [0.5, 1.5] as const,
-  /** …and outside this narrower band is suspicious. */
+  /**
+   * Energy outside this rule is impossible for the reported power: the rule a plausibility
+   * challenge proves on chain (challenge/energy-rule.ts; the network's own rule is on its
+   * PlausibilityChallenge contract).
+   */
+  energyRule: DEFAULT_ENERGY_RULE,
+  /** energy / (power × time) outside this band is suspicious. */
   energyWarn: [0.8, 1.25] as const,
   /** A busy GPU (≥ 50% utilization) drawing less than this is suspicious (mW). */
   busyMinPowerMw: 20_000,
@@ -315,19 +320,19 @@ function plausibility(header: TraceHeader, records: readonly TraceRecord[], add:
   let prev: TraceRecord | undefined;
   for (const r of records) {
     const dt = r.tEnd - r.tStart;
-    if (header.sampler === "nvml" && r.powerMw > 0) {
-      const expectedMj = (r.powerMw * dt) / 1000;
-      const ratio = r.energyMj / expectedMj;
-      const [failLo, failHi] = PLAUSIBILITY.energyFail;
+    // Only NVML reads an energy counter; other samplers derive energy from power.
+    const broken = header.sampler === "nvml" ? energyViolation(r, PLAUSIBILITY.energyRule) : undefined;
+    if (broken) {
+      count("energy", {
+        check: "energy",
+        status: "fail",
+        seq: r.seq,
+        message: `${broken.message}: impossible for the device (provable on chain while the segment's pay is pending: \`meterproof challenge\`)`,
+      });
+    } else if (header.sampler === "nvml" && r.powerMw > 0) {
+      const ratio = r.energyMj / ((r.powerMw * dt) / 1000);
       const [warnLo, warnHi] = PLAUSIBILITY.energyWarn;
-      if (ratio < failLo || ratio > failHi) {
-        count("energy", {
-          check: "energy",
-          status: "fail",
-          seq: r.seq,
-          message: `energy ${r.energyMj} mJ is impossible for ${r.powerMw} mW over ${dt} ms (expected about ${Math.round(expectedMj)} mJ)`,
-        });
-      } else if (ratio < warnLo || ratio > warnHi) {
+      if (ratio < warnLo || ratio > warnHi) {
         count("energy", {
           check: "energy",
           status: "warn",
@@ -335,13 +340,6 @@ function plausibility(header: TraceHeader, records: readonly TraceRecord[], add:
           message: `energy ${r.energyMj} mJ is ${(ratio * 100).toFixed(0)}% of power × time`,
         });
       }
-    } else if (header.sampler === "nvml" && r.energyMj > 0) {
-      count("energy", {
-        check: "energy",
-        status: "fail",
-        seq: r.seq,
-        message: `energy ${r.energyMj} mJ reported with zero power`,
-      });
     }
     if (header.sampler === "nvml" && r.utilBps >= 5000 && r.powerMw < PLAUSIBILITY.busyMinPowerMw) {
       count("busy", {
