@@ -44,6 +44,9 @@ export {
 // Circuit specs and the paths of their setup artifacts (zkey, wasm, verification key, manifest).
 export {
   checkArtifactHashes,
+  challengeArtifacts,
+  challengeSpec,
+  CHALLENGE_PUBLIC_SIGNALS,
   circuitArtifacts,
   CircuitError,
   DEFAULT_SEGMENT_SIZE,
@@ -89,6 +92,10 @@ export {
 } from "./verifier/audit.ts";
 export { readJobChainView, type ChainSegment, type JobChainView } from "./chain/audit-view.ts";
 
+// Plausibility challenges: the energy rule, the proof that a record breaks it, and what a trace
+// holds to challenge (the chain side, findPendingSegment and challengeArgs, is in chain/).
+export * from "./challenge/index.ts";
+
 // Chain bindings: deployment, submissions, events, revert decoding and lane order.
 export * from "./chain/index.ts";
 
@@ -100,6 +107,8 @@ export {
   batchVerifierContractName,
   BOUND_CONTRACTS,
   deployBatchVerifier,
+  deployChallengeVerifier,
+  challengeVerifierContractName,
   deployContract,
   deployKeyVerifier,
   deployVerifier,
@@ -120,7 +129,9 @@ export type {
   ContractTypes,
   IGroth16Verifier2,
   IGroth16Verifier5,
+  IGroth16Verifier7,
   ISegmentBatchVerifier,
+  PlausibilityChallenge,
   SegmentVerifierRouter,
   SubmissionInput,
   UsageVerifier,
