@@ -9,6 +9,7 @@ import {
   CircuitError,
   fileSha256,
   KEY_POSSESSION_SPEC,
+  challengeSpec,
   keyPossessionArtifacts,
   readManifest,
   readSpecManifest,
@@ -49,8 +50,8 @@ async function cli(...args: string[]): Promise<{ code: number; stdout: string; s
 }
 
 /**
- * A copy of the size-8 setup and the key-possession setup (every artifact the manifests
- * name, and the manifests) under a new root.
+ * A copy of the size-8 setup, the key-possession setup and the size-8 challenge setup (every
+ * artifact the manifests name, and the manifests) under a new root.
  */
 function copySetup(name: string): string {
   const root = join(tmp, name);
@@ -59,6 +60,8 @@ function copySetup(name: string): string {
     "build/circuits/segment_8/manifest.json",
     ...Object.values(readSpecManifest(KEY_POSSESSION_SPEC).artifacts).map((a) => a.path),
     "build/circuits/key_possession/manifest.json",
+    ...Object.values(readSpecManifest(challengeSpec(N)).artifacts).map((a) => a.path),
+    "build/circuits/challenge_8/manifest.json",
   ]) {
     mkdirSync(dirname(join(root, rel)), { recursive: true });
     cpSync(join(REPO_ROOT, rel), join(root, rel));
@@ -212,6 +215,25 @@ describe("meterproof setup", () => {
     rmSync(join(root, "build/circuits/key_possession/manifest.json"));
     expect((await checkSetup({ size: N, root })).problems).toEqual([
       "build/circuits/key_possession/manifest.json is missing: run `meterproof setup`",
+    ]);
+  });
+
+  it("--check covers the challenge circuit: a changed verifier or a missing manifest", async () => {
+    const root = copySetup("challenge");
+    expect((await checkSetup({ size: N, root })).challenge.ok).toBe(true);
+    const path = join(root, "contracts/generated/ChallengeVerifier8.sol");
+    writeFileSync(
+      path,
+      readFileSync(path, "utf8").replace(/(uint256 constant alphax\s*=\s*\d*)(\d);/, "$10;"),
+    );
+    const changed = await checkSetup({ size: N, root });
+    expect(changed.challenge.ok).toBe(false);
+    expect(changed.problems.join("\n")).toMatch(
+      /verifier contracts\/generated\/ChallengeVerifier8\.sol has sha256/,
+    );
+    rmSync(join(root, "build/circuits/challenge_8/manifest.json"));
+    expect((await checkSetup({ size: N, root })).problems).toEqual([
+      "build/circuits/challenge_8/manifest.json is missing: run `meterproof setup --size 8`",
     ]);
   });
 

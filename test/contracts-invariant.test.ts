@@ -3,7 +3,10 @@ import { id, parseEther } from "ethers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { decodeContractError } from "../chain/errors.ts";
 import { eventsIn } from "../chain/events.ts";
+import { challengeArgs, findPendingSegment, NotChallengeableError } from "../chain/challenge.ts";
 import { laneAfterFor } from "../chain/lane-order.ts";
+import { DEFAULT_ENERGY_RULE, proveChallenge } from "../challenge/index.ts";
+import type { PlausibilityChallenge } from "../contracts/index.ts";
 import { toSubmissionInput } from "../chain/submission.ts";
 import type { WorkerKey } from "../trace/index.ts";
 import {
@@ -475,7 +478,8 @@ describe("ComputeEscrow invariants over random action sequences", () => {
 /**
  * The same lanes on a network with bonds (the ComputeCredit), a minimum bond, a challenge
  * window and slashing to a reporter with the rest burned. Random bonds, unbonds, bond
- * withdrawals, revocations for cause, settlements, withdrawals, closes and submissions; a model
+ * withdrawals, revocations for cause, plausibility challenges of pending segments,
+ * settlements, withdrawals, closes and submissions; a model
  * of every key's stake predicts each registry call's outcome exactly, and after every action
  * no token is created or lost: every credit minted is with the client, the provider, the
  * reporter, the burn address, the escrow (budgets + balance + pending) or the registry
@@ -489,6 +493,26 @@ describe("bonds, pending payouts and slashes conserve every token", () => {
   let keys: WorkerKey[];
   let gSnapshot: string;
   let minted: bigint;
+  let challenge: PlausibilityChallenge;
+  const proofs = new Map<string, Promise<bigint[]>>();
+  /** The stranger's challenge proof of the first record of a lane's segment (made once). */
+  const challengeProof = (lane: number, segment: number): Promise<bigint[]> => {
+    const id = `${lane}:${segment}`;
+    let p = proofs.get(id);
+    if (!p) {
+      const { trace } = lanes[lane]!.lane;
+      p = proveChallenge({
+        trace,
+        segment,
+        seq: trace.seals[segment]!.firstSeq,
+        size: 8,
+        rule: DEFAULT_ENERGY_RULE,
+        reporter: g.stranger.address,
+      }).then((c) => c.proof);
+      proofs.set(id, p);
+    }
+    return p;
+  };
 
   beforeAll(async () => {
     g = await baseFixture({
@@ -505,6 +529,7 @@ describe("bonds, pending payouts and slashes conserve every token", () => {
     }
     await g.chain.mineAt(START);
     minted = await g.d.credit.totalSupply();
+    challenge = g.d.challenge!.contract;
     gSnapshot = await g.chain.snapshot();
   });
   afterAll(async () => {
@@ -517,6 +542,7 @@ describe("bonds, pending payouts and slashes conserve every token", () => {
     | { kind: "unbond"; key: number; amount: bigint }
     | { kind: "withdrawBond"; key: number }
     | { kind: "slash"; key: number }
+    | { kind: "challenge"; lane: number }
     | { kind: "settle" }
     | { kind: "withdraw" }
     | { kind: "close"; job: number }
@@ -541,6 +567,9 @@ describe("bonds, pending payouts and slashes conserve every token", () => {
     },
     { arbitrary: fc.record({ kind: fc.constant("withdrawBond" as const), key: fc.nat(1) }), weight: 3 },
     { arbitrary: fc.record({ kind: fc.constant("slash" as const), key: fc.nat(1) }), weight: 1 },
+    // A stranger proves the lane's last submitted segment implausible (the lanes' records
+    // report twice the energy their power allows) while its pay is pending.
+    { arbitrary: fc.record({ kind: fc.constant("challenge" as const), lane: fc.nat(4) }), weight: 2 },
     { arbitrary: fc.constant({ kind: "settle" as const }), weight: 2 },
     { arbitrary: fc.constant({ kind: "withdraw" as const }), weight: 2 },
     { arbitrary: fc.record({ kind: fc.constant("close" as const), job: fc.nat(2) }), weight: 1 },
@@ -662,6 +691,48 @@ describe("bonds, pending payouts and slashes conserve every token", () => {
                 );
               break;
             }
+            case "challenge": {
+              const { lane } = lanes[a.lane]!;
+              const s = stakes[keyIndex(lane.key.keyHash)]!;
+              const last = next[a.lane]! - 1;
+              if (last < 0 || s.slashed) continue;
+              let pending;
+              try {
+                pending = await findPendingSegment({
+                  escrow,
+                  provider: g.connection.ethers.provider,
+                  jobId: lane.jobId,
+                  workerKeyHash: lane.key.keyHash,
+                  newHead: lane.segments[last]!.submission.newHead,
+                  fromBlock: 0,
+                });
+              } catch (err) {
+                if (err instanceof NotChallengeableError) continue;
+                throw err;
+              }
+              // Within a couple of seconds of the window's end the model's clock cannot tell.
+              if (Number(pending.releaseAt) - now <= 2) continue;
+              expected = "ok";
+              const total = s.bonded + s.unbonding;
+              toReporter += (total * 3000n) / 10_000n;
+              burned += total - (total * 3000n) / 10_000n;
+              Object.assign(s, { bonded: 0n, unbonding: 0n, slashed: true });
+              const proof = await challengeProof(a.lane, last);
+              run = () =>
+                outcome(
+                  challenge
+                    .connect(g.stranger)
+                    .challenge(
+                      ...challengeArgs({
+                        jobId: lane.jobId,
+                        workerKeyHash: lane.key.keyHash,
+                        pending,
+                        proof,
+                      }),
+                    ),
+                );
+              break;
+            }
             case "settle":
               expected = "ok";
               run = async () => {
@@ -759,6 +830,7 @@ describe("bonds, pending payouts and slashes conserve every token", () => {
       "submit:ComputeEscrow__BondBelowMinimum",
       "submit:ComputeEscrow__WorkerInactive",
       "slash:ok",
+      "challenge:ok",
       "settle:released",
       "settle:returned",
       "withdraw:ok",

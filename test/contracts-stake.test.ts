@@ -615,9 +615,11 @@ describe("gas", () => {
       `gas: first segment alone ${offFirst} off, ${onFirst} on (+${onFirst - offFirst}); batch of 16: ` +
         `${offBatch / 16n} per segment off, ${onBatch / 16n} on (+${perSegment})`,
     );
-    // The first payout writes the lane's bucket and the provider's pending total (fresh slots)
-    // instead of the balance; in a batch, the registry call and those slots are paid once.
-    expect(onFirst - offFirst).toBeLessThan(35_000n);
-    expect(perSegment).toBeLessThan(2_500n);
+    // The first payout writes the lane's bucket, its segment commitment and the provider's
+    // pending total (fresh slots, once per lane: buckets are reused) instead of the balance; in a
+    // batch, the registry call and those slots are paid once, and each segment folds its heads
+    // into the commitment (a keccak and a warm write).
+    expect(onFirst - offFirst).toBeLessThan(60_000n);
+    expect(perSegment).toBeLessThan(3_000n);
   }, 600_000); // proving the 14 new segments takes minutes on a busy machine, once (then cached)
 });

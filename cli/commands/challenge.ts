@@ -180,16 +180,14 @@ export function registerChallenge(program: Command): void {
           throw err;
         }
         const receipt = await sendTx("challenge", () =>
-          contract
-            .connect(signer)
-            .challenge(
-              ...challengeArgs({
-                jobId: header.jobId,
-                workerKeyHash: header.workerKeyHash,
-                pending,
-                proof: proof.proof,
-              }),
-            ),
+          contract.connect(signer).challenge(
+            ...challengeArgs({
+              jobId: header.jobId,
+              workerKeyHash: header.workerKeyHash,
+              pending,
+              proof: proof.proof,
+            }),
+          ),
         );
         const events = decodeEvents(receipt.logs);
         const slashed = events.find((e) => e.name === "WorkerSlashed")?.args ?? {};
