@@ -73,7 +73,11 @@ export class RedisServer {
       child.once("exit", (code) => reject(new Error(`redis-server exited with ${code}: ${out.slice(-500)}`)));
       // A missing binary emits "error", not "exit": fail at once, saying what to install.
       child.once("error", (err) =>
-        reject(new Error(`cannot start ${REDIS_SERVER} (${err.message}): install it (apt-get install redis-server)`)),
+        reject(
+          new Error(
+            `cannot start ${REDIS_SERVER} (${err.message}): install it (apt-get install redis-server)`,
+          ),
+        ),
       );
     });
   }
