@@ -14,8 +14,14 @@ import { releaseCurve } from "../setup/snarkjs-api.ts";
 import { TraceError, solidityProof, type CheckedTrace } from "../trace/index.ts";
 import { checkEnergyRule, energyViolation, type EnergyRule, type EnergyViolation } from "./energy-rule.ts";
 
+/** The records' inputs, exactly as MeteredSegment(N) takes them. */
+type RecordInputs = Pick<
+  SegmentWitnessInput,
+  "enabled" | "firstSeq" | "tStart" | "tEnd" | "utilBps" | "memMiB" | "powerMw" | "energyMj" | "digest"
+>;
+
 /** The input signals of ImplausibleRecord(N): decimal strings, as snarkjs takes them. */
-export interface ChallengeWitnessInput {
+export interface ChallengeWitnessInput extends RecordInputs {
   jobTag: string;
   prevHead: string;
   newHead: string;
@@ -23,15 +29,7 @@ export interface ChallengeWitnessInput {
   hiBps: string;
   slackMicroJ: string;
   reporter: string;
-  enabled: string[];
-  firstSeq: string;
-  tStart: string[];
-  tEnd: string[];
-  utilBps: string[];
-  memMiB: string[];
-  powerMw: string[];
-  energyMj: string[];
-  digest: string[];
+  /** One-hot: the chosen record's slot. */
   sel: string[];
   [signal: string]: string | string[];
 }

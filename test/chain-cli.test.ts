@@ -8,7 +8,8 @@ import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Contract, parseEther, type JsonRpcProvider } from "ethers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { loadWorkerKey, sha256Hex, TraceBuilder, type JobTerms, type TraceLineJson } from "../trace/index.ts";
+import { loadWorkerKey, type JobTerms } from "../trace/index.ts";
+import { writeJobTrace } from "./helpers/job-trace.ts";
 import { json, ok, runCli, type CliResult } from "./helpers/cli.ts";
 import {
   addressOf,
@@ -243,39 +244,21 @@ describe("on-chain commands against a hardhat node over JSON-RPC", () => {
     await increaseTime(60);
     const now = await latestBlockTime();
     const startMs = createdAt * 1000 + 1000;
-    const lines: TraceLineJson[] = [];
-    const builder = TraceBuilder.start(
-      {
-        chainId: 31337n,
-        escrow,
-        jobId: BigInt(jobId),
-        provider: PROVIDER,
-        terms: terms!,
-        device: { class: "H100", name: "test device", uuidHash: sha256Hex("GPU-chain-cli-test") },
-        sampler: "proc",
-        intervalMs: 2000,
-        segmentSize: 8,
-        command: ["train"],
-        startTime: startMs,
-      },
-      await loadWorkerKey(workerKeyFile),
-      (line) => lines.push(line),
-    );
-    for (let seq = 0; seq < 20; seq++) {
-      const tStart = startMs + seq * 2000;
-      await builder.addRecord({
-        tStart,
-        tEnd: tStart + 2000,
-        utilBps: 8000 + seq * 50,
-        memMiB: 1000,
-        powerMw: 300_000,
-        energyMj: 600_000,
-        outputSha256: sha256Hex(`out ${seq}`),
-      });
-    }
-    await builder.seal();
+    await writeJobTrace({
+      path: tracePath,
+      escrow,
+      jobId: BigInt(jobId),
+      provider: PROVIDER,
+      terms: terms!,
+      keyFile: workerKeyFile,
+      gpu: "GPU-chain-cli-test",
+      sampler: "proc",
+      startMs,
+      intervalMs: 2000,
+      records: 20,
+      measure: (seq) => ({ utilBps: 8000 + seq * 50, memMiB: 1000, powerMw: 300_000, energyMj: 600_000 }),
+    });
     expect(startMs + 20 * 2000).toBeLessThanOrEqual(now * 1000); // not in the future for the chain
-    writeFileSync(tracePath, lines.map((l) => JSON.stringify(l)).join("\n") + "\n");
     expect(ok(cli(["prove", tracePath, "--out", bundleDir, "--jobs", "2"])).stdout).toContain(
       "3 segments proven",
     );

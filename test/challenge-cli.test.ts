@@ -5,11 +5,11 @@
  * key is revoked for cause, the pending pay goes back to the job and the challenger gets the
  * reporter's share of the bond.
  */
-import { readFileSync, rmSync, writeFileSync } from "node:fs";
+import { readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { Wallet, parseEther } from "ethers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { loadWorkerKey, sha256Hex, TraceBuilder, type TraceLineJson } from "../trace/index.ts";
+import { writeJobTrace } from "./helpers/job-trace.ts";
 import { json, ok, runCli, type CliResult } from "./helpers/cli.ts";
 import { cleanEnv, KEYS, startHardhatNode, type HardhatNode } from "./helpers/hardhat-node.ts";
 import { tempDir } from "./worker-helpers.ts";
@@ -105,39 +105,26 @@ describe("meterproof challenge against a hardhat node", () => {
     // 8 records of 2 s at 300 W (600 J each), but record 3 reports 12,000 J.
     await chain.increaseTime(60);
     const startMs = Number(job.createdAt) * 1000 + 1000;
-    const lines: TraceLineJson[] = [];
-    const builder = TraceBuilder.start(
-      {
-        chainId: 31337n,
-        escrow: (JSON.parse(readFileSync(deploymentFile, "utf8")) as { addresses: { escrow: string } })
-          .addresses.escrow,
-        jobId: BigInt(job.jobId),
-        provider: PROVIDER,
-        terms: { client: job.client, token: job.token, price: BigInt(job.price), expiry: BigInt(job.expiry) },
-        device: { class: "H100", name: "test device", uuidHash: sha256Hex("GPU-challenge-cli") },
-        sampler: "nvml",
-        intervalMs: 2000,
-        segmentSize: 8,
-        command: ["train"],
-        startTime: startMs,
-      },
-      await loadWorkerKey(workerKeyFile),
-      (line) => lines.push(line),
-    );
-    for (let seq = 0; seq < 8; seq++) {
-      const tStart = startMs + seq * 2000;
-      await builder.addRecord({
-        tStart,
-        tEnd: tStart + 2000,
+    await writeJobTrace({
+      path: tracePath,
+      escrow: (JSON.parse(readFileSync(deploymentFile, "utf8")) as { addresses: { escrow: string } })
+        .addresses.escrow,
+      jobId: BigInt(job.jobId),
+      provider: PROVIDER,
+      terms: { client: job.client, token: job.token, price: BigInt(job.price), expiry: BigInt(job.expiry) },
+      keyFile: workerKeyFile,
+      gpu: "GPU-challenge-cli",
+      sampler: "nvml",
+      startMs,
+      intervalMs: 2000,
+      records: 8,
+      measure: (seq) => ({
         utilBps: 9000,
         memMiB: 1000,
         powerMw: 300_000,
         energyMj: seq === BAD_SEQ ? 12_000_000 : 600_000,
-        outputSha256: sha256Hex(`out ${seq}`),
-      });
-    }
-    await builder.seal();
-    writeFileSync(tracePath, lines.map((l) => JSON.stringify(l)).join("\n") + "\n");
+      }),
+    });
 
     // Not on chain yet: the record is named, and nothing can be challenged.
     const early = cli(["challenge", tracePath, ...onChain(), "--dry-run"]);
