@@ -10,13 +10,16 @@ import {
   fileSha256,
   KEY_POSSESSION_SPEC,
   challengeSpec,
+  segmentSpec,
   keyPossessionArtifacts,
   readManifest,
   readSpecManifest,
   REPO_ROOT,
   TEST_SEGMENT_SIZE,
 } from "../circuits/index.ts";
-import { checkSetup, runSetup } from "../setup/index.ts";
+// The segment-only checks call checkCircuitSetup; checkSetup (the CLI's, all three circuits) is
+// covered where a test is about the set of circuits.
+import { checkCircuitSetup, checkSetup, runSetup } from "../setup/index.ts";
 import { releaseCurve } from "../setup/snarkjs-api.ts";
 import {
   DEV_PTAU_SHA256,
@@ -148,7 +151,7 @@ describe("meterproof setup", () => {
 
   it("--check finds a changed verifier, even when the manifest was re-pinned to it", async () => {
     const root = copySetup("verifier");
-    expect((await checkSetup({ size: N, root })).ok).toBe(true);
+    expect((await checkCircuitSetup(segmentSpec(N), root)).ok).toBe(true);
     const path = join(root, "contracts/generated/SegmentVerifier8.sol");
     const source = readFileSync(path, "utf8");
     writeFileSync(
@@ -158,11 +161,11 @@ describe("meterproof setup", () => {
         (_m, head: string, d: string) => `${head}${(Number(d) + 1) % 10};`,
       ),
     );
-    const changed = await checkSetup({ size: N, root });
+    const changed = await checkCircuitSetup(segmentSpec(N), root);
     expect(changed.ok).toBe(false);
     expect(changed.problems.join("\n")).toMatch(/verifier .* has sha256/);
     await repin(root, "verifier");
-    const repinned = await checkSetup({ size: N, root });
+    const repinned = await checkCircuitSetup(segmentSpec(N), root);
     expect(repinned.problems).toEqual([
       "verifier contracts/generated/SegmentVerifier8.sol is not the Solidity verifier of the zkey the manifest pins",
     ]);
@@ -177,10 +180,10 @@ describe("meterproof setup", () => {
     const path = join(root, "contracts/generated/SegmentBatchVerifier8.sol");
     // A forged key constant: the contract would accept proofs of another key.
     writeFileSync(path, readFileSync(path, "utf8").replace(/(ALPHA_X = 0x[0-9a-f]*)([0-9a-f]);/, "$10;"));
-    const changed = await checkSetup({ size: N, root });
+    const changed = await checkCircuitSetup(segmentSpec(N), root);
     expect(changed.problems.join("\n")).toMatch(/batchVerifier .* has sha256/);
     await repin(root, "batchVerifier");
-    expect((await checkSetup({ size: N, root })).problems).toEqual([
+    expect((await checkCircuitSetup(segmentSpec(N), root)).problems).toEqual([
       "batchVerifier contracts/generated/SegmentBatchVerifier8.sol is not the batch verifier of the zkey the manifest pins",
     ]);
   });
@@ -192,7 +195,7 @@ describe("meterproof setup", () => {
     vkey.IC[5]![0] = vkey.IC[4]![0]!;
     writeFileSync(path, JSON.stringify(vkey, null, 2) + "\n");
     await repin(root, "vkey");
-    const result = await checkSetup({ size: N, root });
+    const result = await checkCircuitSetup(segmentSpec(N), root);
     expect(result.problems).toEqual([
       "vkey build/circuits/segment_8/verification_key.json is not the verification key of the zkey the manifest pins",
     ]);
@@ -226,8 +229,8 @@ describe("meterproof setup", () => {
       path,
       readFileSync(path, "utf8").replace(/(uint256 constant alphax\s*=\s*\d*)(\d);/, "$10;"),
     );
-    const changed = await checkSetup({ size: N, root });
-    expect(changed.challenge.ok).toBe(false);
+    const changed = await checkCircuitSetup(challengeSpec(N), root);
+    expect(changed.ok).toBe(false);
     expect(changed.problems.join("\n")).toMatch(
       /verifier contracts\/generated\/ChallengeVerifier8\.sol has sha256/,
     );
@@ -241,9 +244,9 @@ describe("meterproof setup", () => {
     const root = copySetup("zkey");
     const zkey = join(root, "build/circuits/segment_8/segment_8.zkey");
     writeFileSync(zkey, "not a zkey");
-    expect((await checkSetup({ size: N, root })).problems.join("\n")).toMatch(/zkey .* has sha256/);
+    expect((await checkCircuitSetup(segmentSpec(N), root)).problems.join("\n")).toMatch(/zkey .* has sha256/);
     rmSync(zkey);
-    expect((await checkSetup({ size: N, root })).problems.join("\n")).toMatch(/zkey .* is missing/);
+    expect((await checkCircuitSetup(segmentSpec(N), root)).problems.join("\n")).toMatch(/zkey .* is missing/);
   });
 });
 
