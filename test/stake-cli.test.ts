@@ -2,14 +2,18 @@
  * The stake commands end to end against `npx hardhat node`, through the CLI only (the attestor
  * role grant is the one setup step done with ethers): deploy with bond and challenge terms,
  * register, approve, bond, status, unbond and withdraw the bond after the delay, revoke, revoke
- * for cause, and withdraw reporting pending pay.
+ * for cause, and withdraw reporting pending pay; then a second worker proves and submits a trace
+ * whose fourth record reports twenty times the energy its power allows, and a stranger challenges
+ * it (`meterproof challenge`): the key is revoked for cause, the pending pay goes back to the job
+ * and the challenger gets the reporter's share of the bond.
  */
-import { rmSync } from "node:fs";
+import { readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { Contract, Wallet, id, keccak256, parseEther, toUtf8Bytes, type JsonRpcProvider } from "ethers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { json, ok, runCli, type CliResult } from "./helpers/cli.ts";
 import { cleanEnv, KEYS as NODE_KEYS, startHardhatNode, type HardhatNode } from "./helpers/hardhat-node.ts";
+import { writeJobTrace } from "./helpers/job-trace.ts";
 import { tempDir } from "./worker-helpers.ts";
 
 const KEYS = { admin: NODE_KEYS.admin, provider: NODE_KEYS.provider, reporter: NODE_KEYS.submitter } as const;
@@ -21,6 +25,11 @@ const EVIDENCE = id("sev-snp report of the test host");
 const dir = tempDir("stake-cli");
 const deploymentFile = join(dir, "deployment.json");
 const workerKeyFile = join(dir, "worker.key");
+const challengedKeyFile = join(dir, "challenged.key");
+const challengedTrace = join(dir, "challenged.trace.jsonl");
+const challengedBundles = join(dir, "challenged-bundles");
+/** The challenged worker's implausible record: seq 3 of segment 0. */
+const BAD_SEQ = 3;
 let chain: HardhatNode;
 let rpc = "";
 let provider: JsonRpcProvider;
@@ -68,8 +77,24 @@ describe("stake commands against a hardhat node", () => {
     );
     expect(short.status).toBe(2);
     expect(short.stderr).toContain("--unbond-delay must be at least twice --challenge-window (1200 s)");
+    const rule = cli(
+      ["deploy", "--rpc", rpc, "--sizes", "8", "--out", join(dir, "bad.json")].concat([
+        "--challenge-window",
+        "600",
+        "--energy-rule",
+        "5000,9000,40000",
+      ]),
+      KEYS.admin,
+    );
+    expect(rule.status).toBe(2);
+    expect(rule.stderr).toContain(
+      "--energy-rule.hiBps must be an integer from 10000 to 4294967295, got 9000",
+    );
 
-    const d = json<{ addresses: { registry: string; credit: string }; parameters: { stake: unknown } }>(
+    const d = json<{
+      addresses: { registry: string; credit: string; challenge: string };
+      parameters: { stake: unknown; challenge: unknown };
+    }>(
       cli(
         [
           "deploy",
@@ -100,6 +125,9 @@ describe("stake commands against a hardhat node", () => {
       reporterShareBps: 2500,
       treasury: "0x0000000000000000000000000000000000000000",
     });
+    // With a window, anyone may prove an implausible pending record: the challenge is deployed too.
+    expect(d.addresses.challenge).toMatch(/^0x[0-9a-fA-F]{40}$/);
+    expect(d.parameters.challenge).toEqual({ maxRecords: 8, loBps: 5000, hiBps: 15000, slackMicroJ: 40000 });
     // The admin holds the admin role over ATTESTOR_ROLE; it names itself attestor here.
     const admin = new Wallet(KEYS.admin, provider);
     const registry = new Contract(d.addresses.registry, ["function grantRole(bytes32,address)"], admin);
@@ -236,5 +264,140 @@ describe("stake commands against a hardhat node", () => {
       cli(["withdraw", ...onChain(), "--json"], KEYS.provider),
     );
     expect(w).toMatchObject({ amount: "0", pending: "0" });
+  });
+
+  it("anyone challenges a second worker's implausible record while its pay is pending, once", async () => {
+    ok(
+      cli(
+        ["credit", "mint", ...onChain(), "--to", new Wallet(NODE_KEYS.client).address, "--amount", "100"],
+        KEYS.admin,
+      ),
+    );
+    ok(cli(["keygen", "--out", challengedKeyFile]));
+    const { workerKeyHash } = json<{ workerKeyHash: string }>(
+      cli(
+        ["worker", "register", ...onChain(), "--key", challengedKeyFile, "--device-class", "H100"].concat([
+          "--gpu-uuid",
+          "GPU-challenge-cli",
+          "--json",
+        ]),
+        KEYS.provider,
+      ),
+    );
+    ok(cli(["worker", "bond", workerKeyHash, ...onChain(), "--amount", "10"], KEYS.provider));
+    const job = json<{
+      jobId: string;
+      createdAt: string;
+      client: string;
+      token: string;
+      price: string;
+      expiry: string;
+    }>(
+      cli(
+        ["job", "create", ...onChain(), "--provider", PROVIDER, "--budget", "10", "--price", "1"].concat([
+          "--expiry",
+          "+2h",
+          "--json",
+        ]),
+        NODE_KEYS.client,
+      ),
+    );
+
+    // 8 records of 2 s at 300 W (600 J each), but record 3 reports 12,000 J.
+    await increaseTime(60);
+    const startMs = Number(job.createdAt) * 1000 + 1000;
+    await writeJobTrace({
+      path: challengedTrace,
+      escrow: (JSON.parse(readFileSync(deploymentFile, "utf8")) as { addresses: { escrow: string } })
+        .addresses.escrow,
+      jobId: BigInt(job.jobId),
+      provider: PROVIDER,
+      terms: { client: job.client, token: job.token, price: BigInt(job.price), expiry: BigInt(job.expiry) },
+      keyFile: challengedKeyFile,
+      gpu: "GPU-challenge-cli",
+      sampler: "nvml",
+      startMs,
+      intervalMs: 2000,
+      records: 8,
+      measure: (seq) => ({
+        utilBps: 9000,
+        memMiB: 1000,
+        powerMw: 300_000,
+        energyMj: seq === BAD_SEQ ? 12_000_000 : 600_000,
+      }),
+    });
+
+    // Not on chain yet: the record is named, and nothing can be challenged.
+    const early = cli(["challenge", challengedTrace, ...onChain(), "--dry-run"]);
+    expect(early.status).toBe(1);
+    expect(early.stdout).toMatch(
+      /segment 0 record 3: energy 12000000 mJ for 300000 mW over 2000 ms is more than 150 % of power × time \(600000 mJ\) plus 40 mJ; cannot be challenged: segment 0x[0-9a-f]{64} was not accepted/,
+    );
+    expect(early.stderr).toContain(
+      "nothing to challenge: no implausible record is in a segment whose pay is still pending",
+    );
+
+    ok(cli(["prove", challengedTrace, "--out", challengedBundles]));
+    const submitted = json<{ totalPayout: string }>(
+      cli(["submit", challengedBundles, ...onChain(), "--json"], KEYS.reporter),
+    );
+    const pay = BigInt(submitted.totalPayout);
+    expect(pay).toBeGreaterThan(0n);
+
+    const dry = json<{ segment: number; seq: number; kind: string; pendingAmount: string; dryRun: boolean }>(
+      cli(["challenge", challengedTrace, ...onChain(), "--dry-run", "--json"]),
+    );
+    expect(dry).toMatchObject({
+      segment: 0,
+      seq: BAD_SEQ,
+      kind: "too-much",
+      pendingAmount: pay.toString(),
+      dryRun: true,
+    });
+    const badSeq = cli(["challenge", challengedTrace, ...onChain(), "--seq", "2", "--dry-run"]);
+    expect(badSeq.status).toBe(1);
+    expect(badSeq.stderr).toContain(
+      "nothing to challenge: every record (record 2) keeps the rule (energy within 50–150 % of power × time ± 40 mJ)",
+    );
+    const badSegment = cli(["challenge", challengedTrace, ...onChain(), "--segment", "4"]);
+    expect(badSegment.status).toBe(2);
+    expect(badSegment.stderr).toContain(
+      "--segment must be one of the trace's 1 sealed segments (0..0), got 4",
+    );
+
+    const done = json<{
+      returnedToJob: string;
+      toReporter: string;
+      toTreasury: string;
+      evidenceHash: string;
+    }>(cli(["challenge", challengedTrace, ...onChain(), "--json"], KEYS.reporter));
+    expect(done).toMatchObject({
+      returnedToJob: pay.toString(),
+      toReporter: parseEther("2.5").toString(),
+      toTreasury: parseEther("7.5").toString(),
+    });
+    expect(done.evidenceHash).toMatch(/^0x[0-9a-f]{64}$/);
+    // Read with ethers: the key is off for good and the job has its budget back.
+    const d = JSON.parse(readFileSync(deploymentFile, "utf8")) as {
+      addresses: { escrow: string; registry: string };
+    };
+    const registry = new Contract(
+      d.addresses.registry,
+      ["function slashedAt(uint256) view returns (uint64)"],
+      provider,
+    );
+    expect(await registry.getFunction("slashedAt")(workerKeyHash)).toBeGreaterThan(0n);
+    const escrow = new Contract(
+      d.addresses.escrow,
+      ["function pendingBalanceOf(address,address) view returns (uint256)"],
+      provider,
+    );
+    expect(await escrow.getFunction("pendingBalanceOf")(PROVIDER, job.token)).toBe(0n);
+
+    // The pay went back: the same record cannot be challenged again.
+    const again = cli(["challenge", challengedTrace, ...onChain()], KEYS.reporter);
+    expect(again.status).toBe(1);
+    expect(again.stdout).toContain("cannot be challenged: segment");
+    expect(again.stdout).toContain("is no longer pending");
   });
 });
