@@ -45,20 +45,32 @@ export function foldHeads(heads: string, s: SegmentHeads): string {
   return keccak256(coder.encode(["bytes32", "uint256", "uint256"], [heads, s.prevHead, s.newHead]));
 }
 
+/** A lane's paid segments and pending buckets, as read once from the chain. */
+export interface LanePayouts {
+  jobId: bigint;
+  workerKeyHash: bigint;
+  window: bigint;
+  /** SegmentAccepted events with a payout, in chain order. */
+  accepted: DecodedEvent[];
+  /** Block time of each block in `accepted`. */
+  times: Map<number, bigint>;
+  buckets: { amount: bigint; releaseAt: bigint; heads: string }[];
+  /** The latest block's time. */
+  now: bigint;
+}
+
 /**
- * Finds the pending bucket of lane (jobId, workerKeyHash) holding segment `newHead` and the
- * fold that proves it. Throws NotChallengeableError when the escrow has no window, the segment
- * was not accepted (or paid nothing), or its pay has left the window.
+ * Reads lane (jobId, workerKeyHash)'s paid segments (SegmentAccepted from `fromBlock`), their
+ * block times and its pending buckets. Throws NotChallengeableError when the escrow has no window.
  */
-export async function findPendingSegment(args: {
+export async function readLanePayouts(args: {
   escrow: ComputeEscrow;
   provider: Provider;
   jobId: bigint;
   workerKeyHash: bigint;
-  newHead: bigint;
   /** First block to scan (the deployment's block). */
   fromBlock: number;
-}): Promise<PendingSegment> {
+}): Promise<LanePayouts> {
   const { escrow, provider } = args;
   const window = await escrow.challengeWindow();
   if (window === 0n)
@@ -79,13 +91,36 @@ export async function findPendingSegment(args: {
       latest,
     ),
   ).filter((e) => (e.args.payout as bigint) > 0n);
-  const target = accepted.find((e) => (e.args.newHead as bigint) === args.newHead);
+  const [times, buckets, block] = await Promise.all([
+    blockTimes(provider, accepted),
+    escrow.pendingBucketsOf(args.jobId, args.workerKeyHash),
+    provider.getBlock(latest),
+  ]);
+  return {
+    jobId: args.jobId,
+    workerKeyHash: args.workerKeyHash,
+    window,
+    accepted,
+    times,
+    buckets: buckets.map((b) => ({ amount: b.amount, releaseAt: b.releaseAt, heads: b.heads })),
+    now: BigInt(block!.timestamp),
+  };
+}
+
+/**
+ * The pending bucket of the lane holding segment `newHead`, and the fold that proves it.
+ * Throws NotChallengeableError when the segment was not accepted (or paid nothing), or its pay
+ * has left the window.
+ */
+export function locatePendingSegment(lane: LanePayouts, newHead: bigint): PendingSegment {
+  const { accepted, times, window } = lane;
+  const name = toBeHex(newHead, 32);
+  const target = accepted.find((e) => (e.args.newHead as bigint) === newHead);
   if (!target) {
     throw new NotChallengeableError(
-      `segment ${toBeHex(args.newHead, 32)} was not accepted with a payout in job ${args.jobId} for this worker key`,
+      `segment ${name} was not accepted with a payout in job ${lane.jobId} for this worker key`,
     );
   }
-  const times = await blockTimes(provider, accepted);
   const epochOf = (e: DecodedEvent) => times.get(e.position.blockNumber)! / window;
   const epoch = epochOf(target);
   const bucket = accepted.filter((e) => epochOf(e) === epoch);
@@ -97,21 +132,24 @@ export async function findPendingSegment(args: {
   const headsBefore = bucket.slice(0, at).map(heads).reduce(foldHeads, ZeroHash);
   const segments = bucket.slice(at).map(heads);
   const commitment = segments.reduce(foldHeads, headsBefore);
-  const buckets = await escrow.pendingBucketsOf(args.jobId, args.workerKeyHash);
-  const held = buckets.find((b) => b.amount > 0n && b.heads === commitment);
-  const releaseAt = (epoch + 2n) * window;
+  const held = lane.buckets.find((b) => b.amount > 0n && b.heads === commitment);
+  const iso = (t: bigint) => new Date(Number(t) * 1000).toISOString();
   if (!held) {
     throw new NotChallengeableError(
-      `segment ${toBeHex(args.newHead, 32)}'s pay is no longer pending: it left the challenge window at ${new Date(Number(releaseAt) * 1000).toISOString()} (or was settled)`,
+      `segment ${name}'s pay is no longer pending: it left the challenge window at ${iso((epoch + 2n) * window)} (or was settled)`,
     );
   }
-  const now = BigInt((await provider.getBlock(latest))!.timestamp);
-  if (held.releaseAt <= now) {
-    throw new NotChallengeableError(
-      `segment ${toBeHex(args.newHead, 32)}'s challenge window ended at ${new Date(Number(held.releaseAt) * 1000).toISOString()}`,
-    );
+  if (held.releaseAt <= lane.now) {
+    throw new NotChallengeableError(`segment ${name}'s challenge window ended at ${iso(held.releaseAt)}`);
   }
   return { headsBefore, segments, releaseAt: held.releaseAt, amount: held.amount };
+}
+
+/** readLanePayouts and locatePendingSegment for one segment. */
+export async function findPendingSegment(
+  args: Parameters<typeof readLanePayouts>[0] & { newHead: bigint },
+): Promise<PendingSegment> {
+  return locatePendingSegment(await readLanePayouts(args), args.newHead);
 }
 
 async function blockTimes(provider: Provider, events: readonly DecodedEvent[]): Promise<Map<number, bigint>> {

@@ -5,7 +5,13 @@
  * passed, too many records for the network's circuit).
  */
 import type { Provider } from "ethers";
-import { findPendingSegment, NotChallengeableError, type PendingSegment } from "../chain/challenge.ts";
+import {
+  locatePendingSegment,
+  NotChallengeableError,
+  readLanePayouts,
+  type LanePayouts,
+  type PendingSegment,
+} from "../chain/challenge.ts";
 import type { ComputeEscrow } from "../contracts/index.ts";
 import type { CheckedTrace } from "../trace/index.ts";
 import { implausibleRecords, type EnergyRule, type EnergyViolation } from "./energy-rule.ts";
@@ -37,6 +43,16 @@ export async function findChallenges(args: {
 }): Promise<ChallengeCandidate[]> {
   const { trace } = args;
   const out: ChallengeCandidate[] = [];
+  // The lane's payouts are read once, when a segment first needs them.
+  let lane: Promise<LanePayouts> | undefined;
+  const laneOnce = () =>
+    (lane ??= readLanePayouts({
+      escrow: args.escrow,
+      provider: args.provider,
+      jobId: trace.header.jobId,
+      workerKeyHash: trace.header.workerKeyHash,
+      fromBlock: args.fromBlock,
+    }));
   for (const [index, seal] of trace.seals.entries()) {
     if (args.segment !== undefined && index !== args.segment) continue;
     const records = trace.records
@@ -51,14 +67,7 @@ export async function findChallenges(args: {
       reason = `segment ${index} has ${count} records, more than the network's challenge circuit takes (${args.maxRecords})`;
     } else {
       try {
-        pending = await findPendingSegment({
-          escrow: args.escrow,
-          provider: args.provider,
-          jobId: trace.header.jobId,
-          workerKeyHash: trace.header.workerKeyHash,
-          newHead: seal.newHead,
-          fromBlock: args.fromBlock,
-        });
+        pending = locatePendingSegment(await laneOnce(), seal.newHead);
       } catch (err) {
         if (!(err instanceof NotChallengeableError)) throw err;
         reason = err.message;
