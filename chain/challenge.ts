@@ -6,12 +6,7 @@
  * epoch's bucket, in log order.
  */
 import { AbiCoder, ZeroHash, keccak256, toBeHex, zeroPadValue, type Provider } from "ethers";
-import {
-  meterproofInterface,
-  type ComputeEscrow,
-  type ProofInput,
-  type SegmentHeadsInput,
-} from "../contracts/index.ts";
+import { meterproofInterface, type ComputeEscrow, type SegmentHeadsInput } from "../contracts/index.ts";
 import { decodeEvents, type DecodedEvent } from "./events.ts";
 import { getLogsInRange, mapConcurrent } from "./logs.ts";
 
@@ -168,22 +163,8 @@ export function challengeArgs(args: {
   workerKeyHash: bigint;
   pending: PendingSegment;
   proof: readonly bigint[];
-}): [bigint, bigint, string, SegmentHeadsInput[], ProofInput] {
-  const p = args.proof;
-  if (p.length !== 8) throw new RangeError(`proof must have 8 words, got ${p.length}`);
+}): [bigint, bigint, string, SegmentHeadsInput[], bigint[]] {
+  if (args.proof.length !== 8) throw new RangeError(`proof must have 8 words, got ${args.proof.length}`);
   const segments: SegmentHeadsInput[] = args.pending.segments.map((s) => ({ ...s }));
-  return [
-    args.jobId,
-    args.workerKeyHash,
-    args.pending.headsBefore,
-    segments,
-    {
-      a: [p[0]!, p[1]!],
-      b: [
-        [p[2]!, p[3]!],
-        [p[4]!, p[5]!],
-      ],
-      c: [p[6]!, p[7]!],
-    },
-  ];
+  return [args.jobId, args.workerKeyHash, args.pending.headsBefore, segments, [...args.proof]];
 }

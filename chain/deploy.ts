@@ -85,11 +85,11 @@ export interface DeployOptions {
   /** Bonds and challenge window (default: off). */
   stake?: StakeTermsOptions;
   /**
-   * The plausibility challenge, deployed when the challenge window is on: the energy rule
-   * (default DEFAULT_ENERGY_RULE) and the circuit size (default the largest of circuitSizes,
-   * which covers every smaller segment). `false` leaves it out.
+   * The plausibility challenge, deployed when the challenge window is on, for the largest of
+   * circuitSizes (it covers every smaller segment): its energy rule (default
+   * DEFAULT_ENERGY_RULE). `false` leaves it out.
    */
-  challenge?: { rule?: EnergyRule; size?: number } | false;
+  challenge?: { rule?: EnergyRule } | false;
 }
 
 /**
@@ -143,13 +143,11 @@ export async function deployMeterproof(opts: DeployOptions): Promise<MeterproofD
   for (const [deviceClass, weight] of Object.entries(rateCard)) {
     await (await escrow.setDeviceWeight(encodeBytes32String(deviceClass), weight)).wait();
   }
-  const challenge =
-    stakeTerms.challengeWindow > 0n && opts.challenge !== false
-      ? await deployChallenge(signer, escrow, registry, {
-          size: opts.challenge?.size ?? Math.max(...sizes),
-          rule: checkEnergyRule(opts.challenge?.rule ?? { ...DEFAULT_ENERGY_RULE }, "challenge.rule"),
-        })
-      : undefined;
+  const terms =
+    opts.challenge === false
+      ? undefined
+      : challengeTerms(stakeTerms.challengeWindow, sizes, opts.challenge?.rule, "challenge.rule");
+  const challenge = terms ? await deployChallenge(signer, escrow, registry, terms) : undefined;
   if (admin.toLowerCase() !== deployer.toLowerCase()) {
     await handOver(escrow, admin, deployer, [await escrow.PAUSER_ROLE()]);
     await handOver(registry, admin, deployer, []);
@@ -185,6 +183,24 @@ export async function deployMeterproof(opts: DeployOptions): Promise<MeterproofD
       batchVerifiers: await addressesOf(batchVerifiers),
       ...(challenge ? { challenge: challenge.address, challengeVerifier: challenge.verifierAddress } : {}),
     },
+  };
+}
+
+/**
+ * The plausibility challenge a deployment with this window gets: none without a window, else
+ * the circuit of the largest segment size (it covers every smaller one) and the rule (default
+ * DEFAULT_ENERGY_RULE), checked against the bounds the circuit and contract enforce.
+ */
+export function challengeTerms(
+  challengeWindow: bigint,
+  circuitSizes: readonly number[],
+  rule: EnergyRule | undefined,
+  field: string,
+): { size: number; rule: EnergyRule } | undefined {
+  if (challengeWindow === 0n) return undefined;
+  return {
+    size: Math.max(...circuitSizes),
+    rule: checkEnergyRule(rule ?? { ...DEFAULT_ENERGY_RULE }, field),
   };
 }
 

@@ -9,7 +9,8 @@ import { join } from "node:path";
 import { ZeroAddress, getAddress } from "ethers";
 import type { DeploymentFile } from "./deployment-file.ts";
 import { resolveStakeTerms, type StakeTermsOptions } from "./stake-terms.ts";
-import { DEFAULT_ENERGY_RULE, checkEnergyRule, type EnergyRule } from "../challenge/energy-rule.ts";
+import type { EnergyRule } from "../challenge/energy-rule.ts";
+import { challengeTerms } from "./deploy.ts";
 import { REPO_ROOT, batchVerifierContractName, verifierContractName } from "../contracts/index.ts";
 
 export interface IgnitionDeployOptions {
@@ -79,14 +80,12 @@ export async function deployWithIgnition(opts: IgnitionDeployOptions): Promise<D
     // Checked before Ignition sends anything; "credit" stands for the set's own token.
     const bondWithCredit = opts.stake?.bondToken === "credit";
     const terms = resolveStakeTerms(opts.stake, ZeroAddress);
-    // With a challenge window, the challenge circuit of the largest size covers every segment.
-    const challenge =
-      terms.challengeWindow > 0n
-        ? {
-            size: Math.max(...opts.circuitSizes),
-            rule: checkEnergyRule(opts.challengeRule ?? { ...DEFAULT_ENERGY_RULE }, "challengeRule"),
-          }
-        : undefined;
+    const challenge = challengeTerms(
+      terms.challengeWindow,
+      opts.circuitSizes,
+      opts.challengeRule,
+      "challengeRule",
+    );
 
     const result = await deploy({
       provider: connection.provider,

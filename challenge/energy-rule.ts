@@ -36,6 +36,11 @@ export function checkEnergyRule(rule: EnergyRule, field = "rule"): EnergyRule {
   return rule;
 }
 
+/** The rule in words: `energy within 50–150 % of power × time ± 40 mJ`. */
+export function describeEnergyRule(rule: EnergyRule): string {
+  return `energy within ${rule.loBps / 100}–${rule.hiBps / 100} % of power × time ± ${rule.slackMicroJ / 1000} mJ`;
+}
+
 /** Why a record breaks the rule, with the numbers the circuit compares. */
 export interface EnergyViolation {
   seq: number;

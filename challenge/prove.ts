@@ -5,13 +5,10 @@
  * network's rule and the challenger's address.
  */
 import { getAddress, isAddress } from "ethers";
-import type * as snarkjs from "snarkjs";
 import { REPO_ROOT, challengeSpec } from "../circuits/index.ts";
-import { Groth16Engine } from "../prover/groth16.ts";
-import { loadCircuit } from "../prover/load-circuit.ts";
+import { proveOnce } from "../prover/prove-once.ts";
 import { segmentWitnessInput, type SegmentWitnessInput } from "../prover/witness-input.ts";
-import { releaseCurve } from "../setup/snarkjs-api.ts";
-import { TraceError, solidityProof, type CheckedTrace } from "../trace/index.ts";
+import { TraceError, type CheckedTrace } from "../trace/index.ts";
 import { checkEnergyRule, energyViolation, type EnergyRule, type EnergyViolation } from "./energy-rule.ts";
 
 /** The records' inputs, exactly as MeteredSegment(N) takes them. */
@@ -117,20 +114,8 @@ export interface ChallengeProof {
   violation: EnergyViolation;
 }
 
-/** Proves a challenge with the set-up circuit ImplausibleRecord(size) (about a second at N = 8). */
+/** Proves a challenge with the set-up circuit ImplausibleRecord(size) (about two seconds at N = 8, loading the circuit included). */
 export async function proveChallenge(t: ChallengeTarget & { root?: string }): Promise<ChallengeProof> {
   const { input, violation } = challengeWitnessInput(t);
-  const circuit = await loadCircuit(challengeSpec(t.size), t.root ?? REPO_ROOT);
-  const engine = new Groth16Engine({ wasm: circuit.wasm, zkey: circuit.zkey, singleThread: false });
-  let result: { proof: snarkjs.Groth16Proof; publicSignals: string[] };
-  try {
-    result = await engine.prove(input);
-  } finally {
-    await releaseCurve();
-  }
-  return {
-    proof: solidityProof(result.proof).map(BigInt),
-    publicSignals: result.publicSignals.map(BigInt),
-    violation,
-  };
+  return { ...(await proveOnce(challengeSpec(t.size), input, t.root ?? REPO_ROOT)), violation };
 }

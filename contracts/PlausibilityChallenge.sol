@@ -64,7 +64,7 @@ contract PlausibilityChallenge is IPlausibilityChallenge {
         uint256 workerKeyHash,
         bytes32 headsBefore,
         SegmentHeads[] calldata segments,
-        Proof calldata proof
+        uint256[8] calldata proof
     ) external returns (bytes32 evidenceHash) {
         if (segments.length == 0) revert PlausibilityChallenge__NoSegment();
         SegmentHeads calldata challenged = segments[0];
@@ -79,7 +79,14 @@ contract PlausibilityChallenge is IPlausibilityChallenge {
             uint256(_slackMicroJ),
             uint256(uint160(msg.sender))
         ];
-        if (!verifier.verifyProof(proof.a, proof.b, proof.c, signals)) {
+        if (
+            !verifier.verifyProof(
+                [proof[0], proof[1]],
+                [[proof[2], proof[3]], [proof[4], proof[5]]],
+                [proof[6], proof[7]],
+                signals
+            )
+        ) {
             revert PlausibilityChallenge__InvalidProof(jobId, workerKeyHash, challenged.newHead);
         }
 

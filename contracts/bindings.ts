@@ -159,12 +159,6 @@ export interface SegmentHeadsInput {
   newHead: BigNumberish;
 }
 
-export interface ProofInput {
-  a: BigNumberish[];
-  b: BigNumberish[][];
-  c: BigNumberish[];
-}
-
 export interface EnergyRule {
   loBps: bigint;
   hiBps: bigint;
@@ -683,7 +677,7 @@ export interface PlausibilityChallenge extends BaseContract {
       workerKeyHash: BigNumberish,
       headsBefore: BytesLike,
       segments: SegmentHeadsInput[],
-      proof: ProofInput,
+      proof: BigNumberish[],
     ],
     string
   >;

@@ -138,23 +138,22 @@ export async function deployContract<K extends DeployableName>(
   return contract as unknown as ContractTypes[K];
 }
 
-/** Deploys the snarkjs-generated verifier of segment size N. */
-export async function deployVerifier(size: number, runner: ContractRunner): Promise<IGroth16Verifier5> {
-  const { abi, bytecode } = loadArtifact(verifierContractName(size));
+/** Deploys a generated verifier (no constructor arguments) by contract name. */
+async function deployGenerated<T>(name: string, runner: ContractRunner): Promise<T> {
+  const { abi, bytecode } = loadArtifact(name);
   const contract = await new ContractFactory(abi, bytecode, runner).deploy();
   await contract.waitForDeployment();
-  return contract as unknown as IGroth16Verifier5;
+  return contract as unknown as T;
+}
+
+/** Deploys the snarkjs-generated verifier of segment size N. */
+export function deployVerifier(size: number, runner: ContractRunner): Promise<IGroth16Verifier5> {
+  return deployGenerated(verifierContractName(size), runner);
 }
 
 /** Deploys the batch verifier of segment size N (register it with router.setBatchVerifier). */
-export async function deployBatchVerifier(
-  size: number,
-  runner: ContractRunner,
-): Promise<ISegmentBatchVerifier> {
-  const { abi, bytecode } = loadArtifact(batchVerifierContractName(size));
-  const contract = await new ContractFactory(abi, bytecode, runner).deploy();
-  await contract.waitForDeployment();
-  return contract as unknown as ISegmentBatchVerifier;
+export function deployBatchVerifier(size: number, runner: ContractRunner): Promise<ISegmentBatchVerifier> {
+  return deployGenerated(batchVerifierContractName(size), runner);
 }
 
 /** Whether the challenge circuit's verifier of size N has been generated and compiled. */
@@ -163,22 +162,13 @@ export function hasChallengeVerifierArtifact(size: number, root = REPO_ROOT): bo
 }
 
 /** Deploys the snarkjs-generated verifier of ImplausibleRecord(N) (for PlausibilityChallenge). */
-export async function deployChallengeVerifier(
-  size: number,
-  runner: ContractRunner,
-): Promise<IGroth16Verifier7> {
-  const { abi, bytecode } = loadArtifact(challengeVerifierContractName(size));
-  const contract = await new ContractFactory(abi, bytecode, runner).deploy();
-  await contract.waitForDeployment();
-  return contract as unknown as IGroth16Verifier7;
+export function deployChallengeVerifier(size: number, runner: ContractRunner): Promise<IGroth16Verifier7> {
+  return deployGenerated(challengeVerifierContractName(size), runner);
 }
 
 /** Deploys the snarkjs-generated verifier of the key-possession circuit (worker registration). */
-export async function deployKeyVerifier(runner: ContractRunner): Promise<IGroth16Verifier2> {
-  const { abi, bytecode } = loadArtifact(KEY_VERIFIER_CONTRACT);
-  const contract = await new ContractFactory(abi, bytecode, runner).deploy();
-  await contract.waitForDeployment();
-  return contract as unknown as IGroth16Verifier2;
+export function deployKeyVerifier(runner: ContractRunner): Promise<IGroth16Verifier2> {
+  return deployGenerated(KEY_VERIFIER_CONTRACT, runner);
 }
 
 /** A typed handle on a deployed contract. */

@@ -9,13 +9,12 @@ import { releaseCurve } from "../setup/snarkjs-api.ts";
 import {
   registrationBinding,
   signRegistration,
-  solidityProof,
   type RegistrationTarget,
   type SealSignature,
   type WorkerKey,
 } from "../trace/index.ts";
-import { Groth16Engine } from "./groth16.ts";
 import { loadCircuit } from "./load-circuit.ts";
+import { proveOnce } from "./prove-once.ts";
 
 /** A key-possession proof as WorkerRegistry takes it. */
 export interface KeyPossessionProof {
@@ -65,24 +64,17 @@ export async function proveKeyPossession(
 ): Promise<KeyPossessionProof> {
   const binding = registrationBinding(args);
   const signature = await signRegistration(args.key, binding);
-  const circuit = await loadCircuit(KEY_POSSESSION_SPEC, args.root ?? REPO_ROOT);
-  const engine = new Groth16Engine({ wasm: circuit.wasm, zkey: circuit.zkey, singleThread: false });
-  let result: { proof: snarkjs.Groth16Proof; publicSignals: string[] };
-  try {
-    result = await engine.prove(keyPossessionWitnessInput({ key: args.key, binding, signature }));
-  } finally {
-    await releaseCurve();
-  }
-  const publicSignals = result.publicSignals.map(BigInt);
+  const { proof, publicSignals } = await proveOnce(
+    KEY_POSSESSION_SPEC,
+    keyPossessionWitnessInput({ key: args.key, binding, signature }),
+    args.root ?? REPO_ROOT,
+  );
   if (publicSignals.length !== 2 || publicSignals[0] !== args.key.keyHash || publicSignals[1] !== binding) {
     throw new Error(
-      `key-possession proof has public signals [${result.publicSignals.join(", ")}], expected [${args.key.keyHash}, ${binding}]`,
+      `key-possession proof has public signals [${publicSignals.join(", ")}], expected [${args.key.keyHash}, ${binding}]`,
     );
   }
-  return {
-    proof: solidityProof(result.proof).map(BigInt),
-    publicSignals: [publicSignals[0], publicSignals[1]],
-  };
+  return { proof, publicSignals: [publicSignals[0], publicSignals[1]] };
 }
 
 /** The snarkjs proof object of 8 words in the Solidity order (the inverse of `solidityProof`). */

@@ -58,9 +58,9 @@ export function registerChallenge(program: Command): void {
 
       const { openSession, addressOf, checkAddress, sendTx, tokenInfo, toJsonText } =
         await import("../chain-session.ts");
-      const { fromBlockOf, readChain } = await import("../read-context.ts");
+      const { fromBlockOf, isoSeconds, readChain } = await import("../read-context.ts");
       const { attachContract } = await import("../../contracts/index.ts");
-      const { findChallenges, proveChallenge } = await import("../../challenge/index.ts");
+      const { describeEnergyRule, findChallenges, proveChallenge } = await import("../../challenge/index.ts");
       const { challengeArgs } = await import("../../chain/challenge.ts");
       const { eventsIn, decodeEvents } = await import("../../chain/events.ts");
       const { formatAmount } = await import("../amounts.ts");
@@ -121,17 +121,16 @@ export function registerChallenge(program: Command): void {
             ...(seq !== undefined ? { seq } : {}),
           }),
         );
-        const ruleText = `energy within ${rule.loBps / 100}–${rule.hiBps / 100} % of power × time ± ${rule.slackMicroJ / 1000} mJ`;
         if (candidates.length === 0)
           throw new CliError(
-            `nothing to challenge: every record ${scope(segment, seq)}keeps the rule (${ruleText})`,
+            `nothing to challenge: every record ${scope(segment, seq)}keeps the rule (${describeEnergyRule(rule)})`,
             EXIT_FAILED,
           );
         for (const c of candidates) {
           const where = `segment ${c.segment} record ${c.violation.seq}`;
           say(
             c.pending
-              ? `${where}: ${c.violation.message}; its pay is pending until ${iso(c.pending.releaseAt)}`
+              ? `${where}: ${c.violation.message}; its pay is pending until ${isoSeconds(Number(c.pending.releaseAt))}`
               : `${where}: ${c.violation.message}; cannot be challenged: ${c.reason}`,
           );
         }
@@ -233,5 +232,3 @@ function scope(segment: number | undefined, seq: number | undefined): string {
   if (segment !== undefined) return `of segment ${segment} `;
   return "of the sealed segments ";
 }
-
-const iso = (seconds: bigint) => new Date(Number(seconds) * 1000).toISOString();

@@ -27,13 +27,6 @@ interface IPlausibilityChallenge {
         uint256 newHead;
     }
 
-    /// @notice A Groth16 proof of ImplausibleRecord(N), in the verifier's calldata layout.
-    struct Proof {
-        uint256[2] a;
-        uint256[2][2] b;
-        uint256[2] c;
-    }
-
     /// @notice A contract it depends on has no code.
     error PlausibilityChallenge__NotAContract(address account);
     /// @notice The escrow has no challenge window: payouts are final at once, nothing to challenge.
@@ -82,14 +75,15 @@ interface IPlausibilityChallenge {
     /// @param segments The challenged segment, then every later segment of the same bucket, in
     /// order of acceptance (from SegmentAccepted events).
     /// @param proof ImplausibleRecord(maxRecords) over the first segment's records, with this
-    /// contract's rule and msg.sender as reporter.
+    /// contract's rule and msg.sender as reporter: [a0, a1, b00, b01, b10, b11, c0, c1] as
+    /// snarkjs `exportSolidityCallData` orders them (as every meterproof proof argument).
     /// @return evidenceHash What the registry records as the revocation's evidence.
     function challenge(
         uint256 jobId,
         uint256 workerKeyHash,
         bytes32 headsBefore,
         SegmentHeads[] calldata segments,
-        Proof calldata proof
+        uint256[8] calldata proof
     ) external returns (bytes32 evidenceHash);
 
     /// @notice Hash a proven challenge is recorded under: keccak256(abi.encode(EVIDENCE_DOMAIN,
